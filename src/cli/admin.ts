@@ -1,0 +1,130 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { credentialReport } from '../flows/credential-report.js';
+import { createUser, unlockUser } from '../flows/users.js';
+import type { Caller } from '../methods/types.js';
+import { createServices, type Services } from '../services.js';
+import { migrate, openStore } from '../store/db.js';
+import { RefusedError, UsageError } from './errors.js';
+
+const cliCaller: Caller = { ip: null, userAgent: 'mamori-cli' };
+const cliActor = () => `cli:${userInfo().username}`;
+
+async function withServices<T>(work: (s: Services) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const s = await createServices({ ...config, logLevel: 'warn' });
+  try {
+    return await work(s);
+  } finally {
+    await s.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('--password-stdin reads the password from standard input; pipe it in');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One trailing newline belongs to `echo`, not to the password.
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function findUser(s: Services, email: string) {
+  const user = await s.users.findByEmail(email);
+  if (!user) throw new RefusedError(`no user with the email ${email}`);
+  return user;
+}
+
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('migrate')
+    .description('bring the database schema up to date')
+    .action(async () => {
+      const config = loadConfig();
+      const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        const applied = await migrate(store);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+      } finally {
+        await store.close();
+      }
+    });
+
+  const user = program.command('user').description('manage users');
+  user
+    .command('create')
+    .description('create a user')
+    .requiredOption('--email <email>', 'email address')
+    .option('--name <name>', 'display name')
+    .option('--role <role>', 'admin or user', 'user')
+    .option('--locale <locale>', 'en or ja', 'en')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (opts: { email: string; name?: string; role: string; locale: string; passwordStdin?: boolean }) => {
+      if (opts.role !== 'admin' && opts.role !== 'user') throw new UsageError('--role must be admin or user');
+      if (opts.locale !== 'en' && opts.locale !== 'ja') throw new UsageError('--locale must be en or ja');
+      if (!/^[^\s@]+@[^\s@]+$/.test(opts.email)) throw new UsageError('--email must be an email address');
+      if (!opts.passwordStdin) throw new UsageError('--password-stdin is required: pipe the password in');
+      const password = await readStdin();
+      await withServices(async (s) => {
+        const created = await createUser(
+          s,
+          { email: opts.email, name: opts.name, role: opts.role as 'admin' | 'user', locale: opts.locale as 'en' | 'ja', password },
+          { caller: cliCaller, actor: cliActor() },
+        );
+        process.stdout.write(`created ${created.role} ${created.email} (${created.id})\n`);
+      });
+    });
+
+  user
+    .command('list')
+    .description('list users')
+    .option('--json', 'JSON lines instead of a table')
+    .action(async (opts: { json?: boolean }) => {
+      await withServices(async (s) => {
+        for (const u of await s.users.list()) {
+          const locked = u.password_locked === 1 || u.mfa_locked_at !== null;
+          if (opts.json) {
+            process.stdout.write(JSON.stringify({ id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled === 1, locked }) + '\n');
+          } else {
+            process.stdout.write(`${u.id}\t${u.email}\t${u.role}${u.disabled ? '\tdisabled' : ''}${locked ? '\tlocked' : ''}\n`);
+          }
+        }
+      });
+    });
+
+  user
+    .command('unlock')
+    .description('clear password and MFA lockouts')
+    .requiredOption('--email <email>', 'email address')
+    .action(async (opts: { email: string }) => {
+      await withServices(async (s) => {
+        const u = await findUser(s, opts.email);
+        await unlockUser(s, u, cliActor(), cliCaller);
+        process.stdout.write(`unlocked ${u.email}\n`);
+      });
+    });
+
+  program
+    .command('audit')
+    .description('audit log')
+    .command('verify')
+    .description('check the hash chain of the audit log')
+    .action(async () => {
+      await withServices(async (s) => {
+        const r = await s.audit.verify();
+        if (!r.valid) throw new RefusedError(`audit chain broken at event ${r.firstBrokenId} (${r.events} events verified before it)`);
+        process.stdout.write(`audit chain valid: ${r.events} events\n`);
+      });
+    });
+
+  program
+    .command('report')
+    .description('reports')
+    .command('credentials')
+    .description('the credential report as CSV')
+    .action(async () => {
+      await withServices(async (s) => {
+        process.stdout.write(await credentialReport(s));
+      });
+    });
+}

@@ -1,0 +1,108 @@
+import { rmSync } from 'node:fs';
+import { fail } from '../errors.js';
+import { checkPassword, weakReasonText } from '../methods/password/policy.js';
+import type { Caller } from '../methods/types.js';
+import { setupTokenFile, type Services } from '../services.js';
+import type { User } from '../store/schema.js';
+import { safeEqual } from '../crypto/tokens.js';
+import { notify } from './sign-in.js';
+
+export type Locale = 'en' | 'ja';
+
+/** The first language of Accept-Language that the console speaks. */
+export function localeFrom(acceptLanguage: string | undefined): Locale {
+  for (const part of (acceptLanguage ?? '').split(',')) {
+    const tag = part.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (tag.startsWith('ja')) return 'ja';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+export function assertStrongPassword(password: string, email: string): void {
+  const reason = checkPassword(password, email);
+  if (reason) fail('password_too_weak', weakReasonText[reason], { reason });
+}
+
+export interface NewUserInput {
+  email: string;
+  password?: string | undefined;
+  name?: string | undefined;
+  role?: 'admin' | 'user' | undefined;
+  locale?: Locale | undefined;
+}
+
+export async function createUser(s: Services, input: NewUserInput, actor: { caller: Caller; actor: string }, opts: { onlyIfFirst?: boolean } = {}): Promise<User> {
+  if (input.password !== undefined) assertStrongPassword(input.password, input.email);
+  const fields = {
+    email: input.email,
+    name: input.name?.trim() || input.email.split('@')[0]!,
+    role: input.role ?? 'user',
+    locale: input.locale ?? 'en',
+    passwordHash: input.password === undefined ? null : await s.hasher.hash(input.password),
+    now: s.clock.now(),
+  } as const;
+  let user: User | null;
+  try {
+    user = opts.onlyIfFirst ? await s.users.createFirst(fields) : await s.users.create(fields);
+  } catch (err) {
+    if (await s.users.findByEmail(input.email)) fail('email_taken');
+    throw err;
+  }
+  if (!user) fail('setup_already_done');
+  await s.audit.append({
+    type: 'user_created',
+    userId: user.id,
+    actor: actor.actor,
+    ip: actor.caller.ip,
+    userAgent: actor.caller.userAgent,
+    detail: { email: user.email, role: user.role },
+  });
+  return user;
+}
+
+export async function setupNeeded(s: Services): Promise<boolean> {
+  return (await s.users.count()) === 0;
+}
+
+/** POST /api/v1/setup: the first administrator, guarded by the one-time token from the data dir. */
+export async function completeSetup(s: Services, input: NewUserInput & { setupToken: string }, expectedToken: string | undefined, caller: Caller): Promise<User> {
+  if (!(await setupNeeded(s))) fail('setup_already_done');
+  if (!expectedToken || !safeEqual(input.setupToken, expectedToken)) {
+    await s.audit.append({ type: 'setup_refused', ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'invalid_setup_token' } });
+    fail('invalid_setup_token');
+  }
+  const user = await createUser(s, { ...input, role: 'admin' }, { caller, actor: 'setup' }, { onlyIfFirst: true });
+  rmSync(setupTokenFile(s.config.dataDir), { force: true });
+  return user;
+}
+
+export async function changePassword(
+  s: Services,
+  user: User,
+  sessionId: string,
+  currentPassword: string,
+  newPassword: string,
+  caller: Caller,
+): Promise<void> {
+  if (!(await s.hasher.verify(user.password_hash, currentPassword))) {
+    await s.audit.append({ type: 'password_change_failed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'wrong_current_password' } });
+    fail('invalid_credentials', 'The current password is not correct');
+  }
+  assertStrongPassword(newPassword, user.email);
+  const now = s.clock.now();
+  await s.users.update(user.id, { password_hash: await s.hasher.hash(newPassword), password_changed_at: now, force_password_change: 0 });
+  const ended = await s.sessions.revokeAll(user.id, now, sessionId);
+  await s.audit.append({ type: 'password_changed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { otherSessionsEnded: ended } });
+  await notify(s, user, {
+    kind: 'password_changed',
+    at: now,
+    ...(caller.ip ? { ip: caller.ip } : {}),
+    ...(caller.userAgent ? { userAgent: caller.userAgent } : {}),
+  });
+}
+
+export async function unlockUser(s: Services, user: User, actor: string, caller: Caller): Promise<void> {
+  await s.users.unlock(user.id);
+  await s.audit.append({ type: 'account_unlocked', userId: user.id, actor, ip: caller.ip, userAgent: caller.userAgent });
+}

@@ -1,0 +1,132 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { MamoriError } from '../errors.js';
+import type { Services } from '../services.js';
+import { errorHandler, sendProblem } from './problem.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { meRoutes } from './routes/me.js';
+import { setupRoutes } from './routes/setup.js';
+import { signInRoutes } from './routes/sign-in.js';
+import { testClockRoutes } from './routes/test-clock.js';
+import { webRoutes } from '../web/routes.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** JSON that is valid UTF-8 and carries no prototype-pollution keys, or a 400. */
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new MamoriError('validation_failed', 'The body is not valid UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v: unknown) => {
+      if (FORBIDDEN_KEYS.has(key)) throw new MamoriError('validation_failed', `The key "${key}" is not allowed`);
+      return v;
+    });
+  } catch (err) {
+    if (err instanceof MamoriError) throw err;
+    throw new MamoriError('validation_failed', 'The body is not valid JSON');
+  }
+  return value;
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+export async function buildApp(s: Services) {
+  const app = Fastify({
+    loggerInstance: s.log,
+    bodyLimit: s.config.bodyLimitBytes,
+    trustProxy: s.config.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+    ajv: {
+      // The contract refuses unknown fields and wrong types instead of silently fixing them.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, new MamoriError('not_found', `No route for ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}`)));
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser(['application/pskc+xml', 'application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Mamori', version: '1', description: 'Sign-in and multi-factor authentication' },
+    },
+  });
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    strictTransportSecurity: s.config.publicUrl.startsWith('https:'),
+    crossOriginEmbedderPolicy: false,
+  });
+
+  const publicOrigin = s.config.publicUrl;
+  app.addHook('onRequest', async (req, reply) => {
+    if (STATE_CHANGING.has(req.method)) {
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== publicOrigin) {
+        return sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
+      }
+      if (req.headers['sec-fetch-site'] === 'cross-site') {
+        return sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
+      }
+    }
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    s.metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(healthRoutes(s));
+  await app.register(setupRoutes(s));
+  await app.register(signInRoutes(s));
+  await app.register(meRoutes(s));
+  await app.register(adminRoutes(s));
+  await app.register(webRoutes(s));
+  if (s.config.testClock) await app.register(testClockRoutes(s));
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,59 @@
+import type { FastifyRequest } from 'fastify';
+import { fail } from '../errors.js';
+import type { Caller } from '../methods/types.js';
+import type { Services } from '../services.js';
+import type { Session, User } from '../store/schema.js';
+import { SESSION_COOKIE, readCookie } from './cookies.js';
+
+export interface Authenticated {
+  session: Session;
+  user: User;
+}
+
+export function callerOf(req: FastifyRequest): Caller {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
+}
+
+/**
+ * The signed-in user of a request. A session limited to MFA enrollment passes only where
+ * `allowSetupOnly` says so.
+ */
+export async function requireSession(s: Services, req: FastifyRequest, opts: { allowSetupOnly?: boolean } = {}): Promise<Authenticated> {
+  const token = readCookie(req, SESSION_COOKIE);
+  const session = token ? await s.sessions.findLive(token, s.clock.now()) : undefined;
+  if (!session) fail('unauthenticated');
+  const user = await s.users.findById(session.user_id);
+  if (!user || user.disabled) fail('unauthenticated');
+  if (session.mfa_setup_only && !opts.allowSetupOnly) fail('mfa_setup_required', 'Assign an MFA device before using the rest of the service');
+  return { session, user };
+}
+
+/** Administrators with a second factor in this session. */
+export async function requireAdmin(s: Services, req: FastifyRequest): Promise<Authenticated> {
+  const auth = await requireSession(s, req);
+  if (auth.user.role !== 'admin') fail('forbidden');
+  if (auth.session.aal < 2) fail('step_up_required', 'Administration needs a second factor in this session');
+  return auth;
+}
+
+/** How recent a second factor must be for sensitive changes (NIST 800-63B asks for ≤ 20 min). */
+export const STEP_UP_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Removing a device, new recovery codes, a new password: for a user who holds a second factor,
+ * these need it within the last 15 minutes.
+ */
+export async function requireRecentSecondFactor(s: Services, auth: Authenticated): Promise<void> {
+  const hasFactor = await hasSecondFactor(s, auth.user.id);
+  if (!hasFactor) return;
+  const at = auth.session.mfa_verified_at;
+  if (at === null || s.clock.now() - at > STEP_UP_WINDOW_MS) {
+    fail('step_up_required', 'Confirm with your MFA device first (POST /api/v1/me/step-up)');
+  }
+}
+
+async function hasSecondFactor(s: Services, userId: string): Promise<boolean> {
+  for (const m of s.methods.secondFactors.values()) if (await m.isEnrolled(userId)) return true;
+  return false;
+}

@@ -1,0 +1,26 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export const SESSION_COOKIE = 'mamori_session';
+export const SIGN_IN_COOKIE = 'mamori_signin';
+
+/** A browser-session cookie: the server enforces the idle and absolute limits itself. */
+export function setSessionCookie(reply: FastifyReply, token: string, secure: boolean): void {
+  reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure });
+}
+
+export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
+  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure });
+}
+
+export function setSignInCookie(reply: FastifyReply, token: string, secure: boolean): void {
+  reply.setCookie(SIGN_IN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/api/v1/sign-in', secure, maxAge: 300 });
+}
+
+export function clearSignInCookie(reply: FastifyReply, secure: boolean): void {
+  reply.clearCookie(SIGN_IN_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/api/v1/sign-in', secure });
+}
+
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
+  const v = req.cookies[name];
+  return v && v.length <= 256 ? v : undefined;
+}

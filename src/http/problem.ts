@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { MamoriError, TooManyAttemptsError, type ProblemCode } from '../errors.js';
+
+export const PROBLEM_TYPE = 'application/problem+json';
+
+/** A stable, non-dereferenceable type URI per code (RFC 9457 §3.1.1). */
+const typeUri = (code: string) => `tag:mamori,2026:problem:${code}`;
+
+export function sendProblem(reply: FastifyReply, err: MamoriError): FastifyReply {
+  if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterSeconds));
+  return reply
+    .code(err.status)
+    .type(PROBLEM_TYPE)
+    .header('cache-control', 'no-store')
+    .send({ type: typeUri(err.code), title: err.title, status: err.status, code: err.code, detail: err.detail ?? err.title, ...err.extra });
+}
+
+/** Fastify's own errors, mapped onto the contract's codes; anything else is a 500 with no details. */
+export function toProblem(err: unknown): MamoriError {
+  if (err instanceof MamoriError) return err;
+  const fe = err as Partial<FastifyError> & { validationContext?: string };
+  if (fe.validation) {
+    const first = fe.validation[0];
+    const where = `${fe.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+    const extra = first?.keyword === 'additionalProperties' ? ` (unknown field "${String((first.params as { additionalProperty?: unknown }).additionalProperty)}")` : '';
+    return new MamoriError('validation_failed', `${where} ${first?.message ?? 'is not valid'}${extra}`.slice(0, 300));
+  }
+  const byCode: Record<string, ProblemCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+    FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+    FST_ERR_BAD_URL: 'validation_failed',
+    FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
+  };
+  const mapped = fe.code ? byCode[fe.code] : undefined;
+  if (mapped) return new MamoriError(mapped);
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (fe.statusCode === 413) return new MamoriError('payload_too_large');
+    if (fe.statusCode === 415) return new MamoriError('unsupported_media_type');
+    if (fe.statusCode === 404) return new MamoriError('not_found');
+    return new MamoriError('validation_failed');
+  }
+  return new MamoriError('internal_error');
+}
+
+export function errorHandler(this: unknown, err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = toProblem(err);
+  if (problem.status >= 500) {
+    // The log keeps the cause for the operator; the answer carries nothing of it.
+    req.log.error({ err }, 'request failed');
+  }
+  return sendProblem(reply, problem);
+}

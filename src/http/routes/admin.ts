@@ -1,0 +1,143 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { credentialReport } from '../../flows/credential-report.js';
+import { createUser, localeFrom, unlockUser } from '../../flows/users.js';
+import { fail } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { callerOf, requireAdmin } from '../auth.js';
+import { Email, Id, Name, Password, Role, UserSchema } from './schemas.js';
+import { userView } from './views.js';
+
+export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/api/v1/admin/users', async (req) => {
+      await requireAdmin(s, req);
+      const users = await s.users.list();
+      const counts = await s.store.db
+        .selectFrom('mfa_devices')
+        .select(['user_id', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'active')
+        .groupBy('user_id')
+        .execute();
+      const byUser = new Map(counts.map((c) => [c.user_id, Number(c.n)]));
+      return {
+        users: users.map((u) => ({
+          ...userView(u),
+          disabled: u.disabled === 1,
+          mfaDevices: byUser.get(u.id) ?? 0,
+          lastSignInAt: u.last_sign_in_at === null ? null : new Date(u.last_sign_in_at).toISOString(),
+          locked: u.password_locked === 1 || u.mfa_locked_at !== null,
+        })),
+      };
+    });
+
+    app.post(
+      '/api/v1/admin/users',
+      {
+        schema: {
+          body: Type.Object(
+            { email: Email, password: Type.Optional(Password), name: Type.Optional(Name), role: Type.Optional(Role) },
+            { additionalProperties: false },
+          ),
+          response: { 201: Type.Object({ user: UserSchema }) },
+        },
+      },
+      async (req, reply) => {
+        const { user: admin } = await requireAdmin(s, req);
+        const user = await createUser(
+          s,
+          { ...req.body, locale: localeFrom(req.headers['accept-language']) },
+          { caller: callerOf(req), actor: `admin:${admin.id}` },
+        );
+        return reply.code(201).send({ user: userView(user) });
+      },
+    );
+
+    app.patch(
+      '/api/v1/admin/users/:id',
+      {
+        schema: {
+          params: Type.Object({ id: Id }),
+          body: Type.Object(
+            { name: Type.Optional(Name), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+        },
+      },
+      async (req) => {
+        const { user: admin } = await requireAdmin(s, req);
+        const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+        const now = s.clock.now();
+        await s.users.update(user.id, {
+          ...(req.body.name !== undefined ? { name: req.body.name } : {}),
+          ...(req.body.role !== undefined ? { role: req.body.role } : {}),
+          ...(req.body.disabled !== undefined ? { disabled: req.body.disabled ? 1 : 0 } : {}),
+        });
+        const ended = req.body.disabled ? await s.sessions.revokeAll(user.id, now) : 0;
+        const caller = callerOf(req);
+        await s.audit.append({
+          type: 'user_updated',
+          userId: user.id,
+          actor: `admin:${admin.id}`,
+          ip: caller.ip,
+          userAgent: caller.userAgent,
+          detail: { ...req.body, sessionsEnded: ended },
+        });
+        return { user: userView((await s.users.findById(user.id))!) };
+      },
+    );
+
+    app.post('/api/v1/admin/users/:id/unlock', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+      const { user: admin } = await requireAdmin(s, req);
+      const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+      await unlockUser(s, user, `admin:${admin.id}`, callerOf(req));
+      return reply.code(204).send();
+    });
+
+    app.get('/api/v1/admin/credential-report', async (req, reply) => {
+      await requireAdmin(s, req);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="credential-report.csv"')
+        .send(await credentialReport(s));
+    });
+
+    app.get(
+      '/api/v1/admin/audit',
+      {
+        schema: {
+          querystring: Type.Object(
+            {
+              after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+              limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        await requireAdmin(s, req);
+        const limit = Math.min(Math.max(Number(req.query.limit ?? 100), 1), 1000);
+        const events = await s.audit.list({ after: Number(req.query.after ?? 0), limit });
+        return {
+          events: events.map((e) => ({
+            id: e.id,
+            at: new Date(e.at).toISOString(),
+            type: e.type,
+            userId: e.user_id,
+            actor: e.actor,
+            ip: e.ip,
+            userAgent: e.user_agent,
+            detail: JSON.parse(e.detail) as Record<string, unknown>,
+            hash: e.hash,
+          })),
+          next: events.length === limit ? events[events.length - 1]!.id : null,
+        };
+      },
+    );
+
+    app.get('/api/v1/admin/audit/verify', async (req) => {
+      await requireAdmin(s, req);
+      return s.audit.verify();
+    });
+  };
+}

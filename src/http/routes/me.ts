@@ -1,0 +1,103 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { changePassword } from '../../flows/users.js';
+import { fail } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
+import { Id, Password } from './schemas.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/api/v1/me/sessions',
+      {
+        schema: {
+          response: {
+            200: Type.Object({
+              sessions: Type.Array(
+                Type.Object({
+                  id: Type.String(),
+                  current: Type.Boolean(),
+                  createdAt: Type.String(),
+                  lastSeenAt: Type.String(),
+                  ip: Type.Union([Type.String(), Type.Null()]),
+                  userAgent: Type.Union([Type.String(), Type.Null()]),
+                  aal: Type.Integer(),
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      async (req) => {
+        const { session, user } = await requireSession(s, req);
+        const live = await s.sessions.listLive(user.id, s.clock.now());
+        return {
+          sessions: live.map((x) => ({
+            id: x.id,
+            current: x.id === session.id,
+            createdAt: iso(x.created_at)!,
+            lastSeenAt: iso(x.last_seen_at)!,
+            ip: x.ip,
+            userAgent: x.user_agent,
+            aal: x.aal,
+          })),
+        };
+      },
+    );
+
+    app.delete('/api/v1/me/sessions/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+      const { user } = await requireSession(s, req);
+      if (!(await s.sessions.revoke(user.id, req.params.id, s.clock.now()))) fail('not_found', 'No such session');
+      const caller = callerOf(req);
+      await s.audit.append({ type: 'session_revoked', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionId: req.params.id } });
+      return reply.code(204).send();
+    });
+
+    app.put(
+      '/api/v1/me/password',
+      { schema: { body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }) } },
+      async (req, reply) => {
+        const auth = await requireSession(s, req);
+        await requireRecentSecondFactor(s, auth);
+        await changePassword(s, auth.user, auth.session.id, req.body.currentPassword, req.body.newPassword, callerOf(req));
+        return reply.code(204).send();
+      },
+    );
+
+    app.get(
+      '/api/v1/me/activity',
+      {
+        schema: {
+          response: {
+            200: Type.Object({
+              events: Type.Array(
+                Type.Object({
+                  at: Type.String(),
+                  type: Type.String(),
+                  ip: Type.Union([Type.String(), Type.Null()]),
+                  userAgent: Type.Union([Type.String(), Type.Null()]),
+                  detail: Type.Record(Type.String(), Type.Unknown()),
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      async (req) => {
+        const { user } = await requireSession(s, req);
+        const events = await s.audit.recentForUser(user.id, 100);
+        return {
+          events: events.map((e) => ({
+            at: iso(e.at)!,
+            type: e.type,
+            ip: e.ip,
+            userAgent: e.user_agent,
+            detail: JSON.parse(e.detail) as Record<string, unknown>,
+          })),
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,36 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { completeSetup, localeFrom, setupNeeded } from '../../flows/users.js';
+import { readSetupToken, type Services } from '../../services.js';
+import { callerOf } from '../auth.js';
+import { Email, Name, Password, UserSchema } from './schemas.js';
+import { userView } from './views.js';
+
+export function setupRoutes(s: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/api/v1/setup', { schema: { response: { 200: Type.Object({ needed: Type.Boolean() }) } } }, async () => ({
+      needed: await setupNeeded(s),
+    }));
+
+    app.post(
+      '/api/v1/setup',
+      {
+        schema: {
+          body: Type.Object(
+            { email: Email, password: Password, name: Type.Optional(Name), setupToken: Type.String({ minLength: 1, maxLength: 200 }) },
+            { additionalProperties: false },
+          ),
+          response: { 201: Type.Object({ user: UserSchema }) },
+        },
+      },
+      async (req, reply) => {
+        const user = await completeSetup(
+          s,
+          { ...req.body, locale: localeFrom(req.headers['accept-language']) },
+          readSetupToken(s.config.dataDir),
+          callerOf(req),
+        );
+        return reply.code(201).send({ user: userView(user) });
+      },
+    );
+  };
+}

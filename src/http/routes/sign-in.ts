@@ -1,0 +1,76 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { signInWithEmailCode, signInWithPassword, type SignInResult } from '../../flows/sign-in.js';
+import { sessionView } from '../../flows/session-view.js';
+import type { Services } from '../../services.js';
+import { callerOf, requireSession } from '../auth.js';
+import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, setSessionCookie, setSignInCookie } from '../cookies.js';
+import { Code, Email, Password, SessionSchema } from './schemas.js';
+
+const StepAnswer = Type.Object({
+  status: Type.Union([
+    Type.Literal('signed_in'),
+    Type.Literal('email_code_sent'),
+    Type.Literal('mfa_required'),
+    Type.Literal('mfa_setup_required'),
+  ]),
+  methods: Type.Optional(Type.Array(Type.String())),
+  session: Type.Optional(SessionSchema),
+});
+
+export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
+  const secure = s.config.publicUrl.startsWith('https:');
+
+  /** Translates a step's result into cookies and the contract's answer. */
+  function answer(reply: FastifyReply, r: SignInResult) {
+    if (r.status === 'email_code_sent' || r.status === 'mfa_required') {
+      setSignInCookie(reply, r.signInToken, secure);
+      return r.status === 'mfa_required' ? { status: r.status, methods: r.methods } : { status: r.status };
+    }
+    clearSignInCookie(reply, secure);
+    setSessionCookie(reply, r.sessionToken, secure);
+    return { status: r.status, session: r.session };
+  }
+
+  return async (app) => {
+    app.post(
+      '/api/v1/sign-in',
+      {
+        schema: {
+          body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+          response: { 200: StepAnswer },
+        },
+      },
+      async (req, reply) => answer(reply, await signInWithPassword(s, req.body.email, req.body.password, callerOf(req))),
+    );
+
+    app.post(
+      '/api/v1/sign-in/email-code',
+      {
+        schema: {
+          body: Type.Object({ code: Code }, { additionalProperties: false }),
+          response: { 200: StepAnswer },
+        },
+      },
+      async (req, reply) =>
+        answer(reply, await signInWithEmailCode(s, readCookie(req, SIGN_IN_COOKIE), req.body.code, callerOf(req))),
+    );
+
+    app.post('/api/v1/sign-out', async (req, reply) => {
+      const token = readCookie(req, SESSION_COOKIE);
+      const session = token ? await s.sessions.findLive(token, s.clock.now()) : undefined;
+      if (session) {
+        await s.sessions.revoke(session.user_id, session.id, s.clock.now());
+        const caller = callerOf(req);
+        await s.audit.append({ type: 'signed_out', userId: session.user_id, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionId: session.id } });
+      }
+      clearSessionCookie(reply, secure);
+      return reply.code(204).send();
+    });
+
+    app.get('/api/v1/session', { schema: { response: { 200: SessionSchema } } }, async (req) => {
+      const { session, user } = await requireSession(s, req, { allowSetupOnly: true });
+      return sessionView(session, user, s.config.sessionIdleMinutes * 60_000);
+    });
+  };
+}

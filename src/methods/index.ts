@@ -1,0 +1,29 @@
+import type { Clock } from '../clock.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { Store } from '../store/db.js';
+import type { EmailCodeRepository } from '../store/sign-in.js';
+import { EmailCodeMethod } from './email-code/index.js';
+import type { SecondFactorId, SecondFactorMethod } from './types.js';
+
+export interface Methods {
+  /** The mailed code that accounts without MFA confirm at sign-in. */
+  mailedCode: EmailCodeMethod;
+  /** Second factors, in the order the console offers them. */
+  secondFactors: Map<SecondFactorId, SecondFactorMethod>;
+}
+
+/** The one place that knows which factors exist. Adding a factor adds one line here. */
+export function createMethods(deps: {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  mailer: Mailer;
+  emailCodes: EmailCodeRepository;
+}): Methods {
+  const secondFactors: SecondFactorMethod[] = [];
+  return {
+    mailedCode: new EmailCodeMethod(deps.emailCodes, deps.mailer, deps.box.deriveKey('email-code')),
+    secondFactors: new Map(secondFactors.map((m) => [m.id, m])),
+  };
+}

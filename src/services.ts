@@ -1,0 +1,133 @@
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
+import { ensureSecretFile, type Config } from './config.js';
+import { SecretBox } from './crypto/secret-box.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
+import { createMethods, type Methods } from './methods/index.js';
+import { PasswordHasher } from './methods/password/hasher.js';
+import { AuditLog } from './store/audit.js';
+import { migrate, openStore, type Store } from './store/db.js';
+import { SessionRepository } from './store/sessions.js';
+import { EmailCodeRepository, IpFailureRepository, SignInRepository } from './store/sign-in.js';
+import { UserRepository } from './store/users.js';
+import { Metrics } from './metrics.js';
+
+/** Everything a flow may use, built once per process and closed in reverse order. */
+export interface Services {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  store: Store;
+  box: SecretBox;
+  mailer: Mailer;
+  audit: AuditLog;
+  hasher: PasswordHasher;
+  users: UserRepository;
+  sessions: SessionRepository;
+  signIns: SignInRepository;
+  emailCodes: EmailCodeRepository;
+  ipFailures: IpFailureRepository;
+  methods: Methods;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    // Defence in depth: none of these should ever reach a log line, and if one does it is masked.
+    redact: {
+      paths: [
+        'password',
+        '*.password',
+        'newPassword',
+        'currentPassword',
+        'code',
+        '*.code',
+        'secret',
+        '*.secret',
+        'setupToken',
+        'req.headers.cookie',
+        'req.headers.authorization',
+        'res.headers["set-cookie"]',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function createServices(
+  config: Config,
+  opts: { clock?: Clock; log?: Logger; migrate?: boolean; mailer?: Mailer } = {},
+): Promise<Services> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config);
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    if (opts.migrate !== false) await migrate(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const box = new SecretBox(config.masterKeys);
+  const mailer =
+    opts.mailer ??
+    createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, publicUrl: config.publicUrl, productName: config.issuer, logger: log });
+  const audit = new AuditLog(store, () => clock.now());
+  const users = new UserRepository(store);
+  const emailCodes = new EmailCodeRepository(store);
+  const hasher = new PasswordHasher();
+  const metrics = new Metrics();
+  return {
+    config,
+    clock,
+    log,
+    store,
+    box,
+    mailer,
+    audit,
+    hasher,
+    users,
+    sessions: new SessionRepository(store, {
+      idleMs: config.sessionIdleMinutes * 60_000,
+      absoluteMs: config.sessionAbsoluteHours * 3_600_000,
+    }),
+    signIns: new SignInRepository(store),
+    emailCodes,
+    ipFailures: new IpFailureRepository(store),
+    methods: createMethods({ store, box, clock, mailer, emailCodes }),
+    metrics,
+    async close() {
+      await mailer.close();
+      await store.close();
+    },
+  };
+}
+
+export function setupTokenFile(dataDir: string): string {
+  return path.join(dataDir, 'setup-token');
+}
+
+/** While no user exists, a one-time setup token guards POST /api/v1/setup. */
+export async function ensureSetupToken(s: Services): Promise<string | undefined> {
+  const file = setupTokenFile(s.config.dataDir);
+  if ((await s.users.count()) > 0) {
+    if (existsSync(file)) rmSync(file, { force: true });
+    return undefined;
+  }
+  return ensureSetupTokenFile(file);
+}
+
+function ensureSetupTokenFile(file: string): string {
+  const token = ensureSecretFile(file, () => randomBytes(24).toString('base64url'));
+  chmodSync(file, 0o600);
+  return token;
+}
+
+export function readSetupToken(dataDir: string): string | undefined {
+  const file = setupTokenFile(dataDir);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}

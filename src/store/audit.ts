@@ -1,0 +1,90 @@
+import { sql } from 'kysely';
+import { chainHash, GENESIS_HASH, verifyChain, type ChainCheck } from '../audit/chain.js';
+import type { Store } from './db.js';
+import type { AuditEvent } from './schema.js';
+
+export interface AuditEntry {
+  type: string;
+  userId?: string | null;
+  actor?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  /** Non-secret facts only: reasons, device names, counts. Never a code, secret or password. */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+const MAX_FIELD = 512;
+const clip = (s: string | null | undefined): string | null => (s == null ? null : s.slice(0, MAX_FIELD));
+
+/** The append-only, hash-chained security log. */
+export class AuditLog {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
+
+  async append(entry: AuditEntry): Promise<number> {
+    const detail = JSON.stringify(
+      Object.fromEntries(Object.entries(entry.detail ?? {}).map(([k, v]) => [k, typeof v === 'string' ? clip(v) : v])),
+    );
+    return this.store.db.transaction().execute(async (trx) => {
+      // One writer at a time across instances, so every row links to its true predecessor.
+      if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243001)`.execute(trx);
+      const last = await trx
+        .selectFrom('audit_events')
+        .select(['id', 'hash'])
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const row = {
+        id: (last?.id ?? 0) + 1,
+        at: this.now(),
+        type: entry.type,
+        user_id: entry.userId ?? null,
+        actor: clip(entry.actor),
+        ip: clip(entry.ip),
+        user_agent: clip(entry.userAgent),
+        detail,
+      };
+      const prev = last?.hash ?? GENESIS_HASH;
+      await trx
+        .insertInto('audit_events')
+        .values({ ...row, prev_hash: prev, hash: chainHash(prev, row) })
+        .execute();
+      return row.id;
+    });
+  }
+
+  async list(opts: { after?: number; limit: number; userId?: string }): Promise<AuditEvent[]> {
+    let q = this.store.db.selectFrom('audit_events').selectAll().orderBy('id', 'asc').limit(opts.limit);
+    if (opts.after !== undefined) q = q.where('id', '>', opts.after);
+    if (opts.userId) q = q.where('user_id', '=', opts.userId);
+    return q.execute();
+  }
+
+  async recentForUser(userId: string, limit: number): Promise<AuditEvent[]> {
+    return this.store.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Re-computes the whole chain page by page. */
+  async verify(): Promise<ChainCheck> {
+    let prev = GENESIS_HASH;
+    let events = 0;
+    let after = 0;
+    for (;;) {
+      const page = await this.list({ after, limit: 1000 });
+      if (page.length === 0) return { valid: true, events };
+      const check = verifyChain(page, prev);
+      if (!check.valid) return { valid: false, events: events + check.events, firstBrokenId: check.firstBrokenId! };
+      events += check.events;
+      prev = check.last;
+      after = page[page.length - 1]!.id;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The one schema definition: every repository's types flow from here.
+ * Times are integer milliseconds since the epoch (UTC); flags are 0/1 integers so the same SQL
+ * runs on SQLite and PostgreSQL.
+ */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'user';
+  locale: 'en' | 'ja';
+  password_hash: string | null;
+  password_changed_at: number | null;
+  disabled: number;
+  created_at: number;
+  last_sign_in_at: number | null;
+  /** 64 random bytes, base64url: the WebAuthn user handle, free of personal data. */
+  webauthn_user_handle: string;
+  /** Consecutive failed password sign-ins, shared by every instance. */
+  password_failures: number;
+  password_blocked_until: number | null;
+  password_locked: number;
+  /** Consecutive failed second-factor attempts (all factors and sign-ins together). */
+  mfa_failures: number;
+  mfa_locked_at: number | null;
+  force_password_change: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  aal: number;
+  amr: string;
+  /** 1 while the session may only enroll MFA (policy demands it and the user has none). */
+  mfa_setup_only: number;
+  created_at: number;
+  signed_in_at: number;
+  mfa_verified_at: number | null;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface SignInTransactionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  /** What the sign-in waits for: an emailed code or a second factor. */
+  step: 'email_code' | 'mfa';
+  amr: string;
+  failures: number;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface EmailCodesTable {
+  id: string;
+  transaction_id: string;
+  user_id: string;
+  code_hmac: string;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+  voided_at: number | null;
+}
+
+export interface MfaDevicesTable {
+  id: string;
+  user_id: string;
+  type: 'totp' | 'hardware_totp' | 'webauthn';
+  name: string;
+  status: 'pending' | 'active';
+  created_at: number;
+  activated_at: number | null;
+  last_used_at: number | null;
+  /** OTP devices: the sealed key, the key id that sealed it, and the OTP parameters. */
+  secret_sealed: string | null;
+  secret_key_id: string | null;
+  otp_kind: 'totp' | 'hotp' | null;
+  algorithm: 'SHA1' | 'SHA256' | 'SHA512' | null;
+  digits: number | null;
+  period: number | null;
+  t0: number | null;
+  /** TOTP: the last accepted time step; HOTP: the last accepted counter. Only ever moves forward. */
+  last_used_counter: number | null;
+  /** TOTP: the device's clock drift in steps, learned at resync. */
+  drift: number;
+  hardware_token_id: string | null;
+  credential_id: string | null;
+  public_key: string | null;
+  sign_count: number | null;
+  transports: string | null;
+  aaguid: string | null;
+  attestation_format: string | null;
+  backup_eligible: number | null;
+  backup_state: number | null;
+  user_verified: number | null;
+}
+
+export interface HardwareTokensTable {
+  id: string;
+  serial: string;
+  manufacturer: string | null;
+  model: string | null;
+  otp_kind: 'totp' | 'hotp';
+  algorithm: 'SHA1' | 'SHA256' | 'SHA512';
+  digits: number;
+  period: number;
+  t0: number;
+  counter: number;
+  secret_sealed: string;
+  secret_key_id: string;
+  imported_at: number;
+  assigned_user_id: string | null;
+  assigned_device_id: string | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  batch_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+  voided_at: number | null;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  token_hash: string;
+  user_id: string | null;
+  purpose: 'register' | 'sign_in_mfa' | 'passkey' | 'step_up';
+  challenge: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  user_id: string | null;
+  actor: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface IpFailuresTable {
+  ip: string;
+  window_start: number;
+  failures: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  sign_in_transactions: SignInTransactionsTable;
+  email_codes: EmailCodesTable;
+  mfa_devices: MfaDevicesTable;
+  hardware_tokens: HardwareTokensTable;
+  recovery_codes: RecoveryCodesTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  audit_events: AuditEventsTable;
+  ip_failures: IpFailuresTable;
+  settings: SettingsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type Session = Selectable<SessionsTable>;
+export type SignInTransaction = Selectable<SignInTransactionsTable>;
+export type MfaDevice = Selectable<MfaDevicesTable>;
+export type HardwareToken = Selectable<HardwareTokensTable>;
+export type AuditEvent = Selectable<AuditEventsTable>;

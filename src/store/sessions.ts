@@ -1,0 +1,126 @@
+import { newId, newToken, sha256Hex } from '../crypto/tokens.js';
+import type { Store } from './db.js';
+import type { Session } from './schema.js';
+
+export interface SessionLimits {
+  idleMs: number;
+  absoluteMs: number;
+}
+
+export class SessionRepository {
+  constructor(
+    private readonly store: Store,
+    private readonly limits: SessionLimits,
+  ) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  async create(s: {
+    userId: string;
+    aal: number;
+    amr: string[];
+    mfaSetupOnly: boolean;
+    now: number;
+    mfaVerifiedAt: number | null;
+    ip: string | null;
+    userAgent: string | null;
+  }): Promise<{ token: string; session: Session }> {
+    const token = newToken();
+    const session: Session = {
+      id: newId(),
+      token_hash: sha256Hex(token),
+      user_id: s.userId,
+      aal: s.aal,
+      amr: JSON.stringify(s.amr),
+      mfa_setup_only: s.mfaSetupOnly ? 1 : 0,
+      created_at: s.now,
+      signed_in_at: s.now,
+      mfa_verified_at: s.mfaVerifiedAt,
+      last_seen_at: s.now,
+      expires_at: s.now + this.limits.absoluteMs,
+      revoked_at: null,
+      ip: s.ip,
+      user_agent: s.userAgent,
+    };
+    await this.db.insertInto('sessions').values(session).execute();
+    return { token, session };
+  }
+
+  /** The live session for a cookie value, touched for the idle timeout; undefined if none. */
+  async findLive(token: string, now: number): Promise<Session | undefined> {
+    const session = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('token_hash', '=', sha256Hex(token))
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('last_seen_at', '>', now - this.limits.idleMs)
+      .executeTakeFirst();
+    if (!session) return undefined;
+    // Writing last_seen_at on every request would serialise all reads on SQLite; a minute is fine-grained enough.
+    if (now - session.last_seen_at > 60_000) {
+      await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
+      session.last_seen_at = now;
+    }
+    return session;
+  }
+
+  /**
+   * A new token for a session whose level rose; the old token stops working in the same statement.
+   * Returns undefined when the session was revoked meanwhile.
+   */
+  async raise(
+    id: string,
+    changes: { aal: number; amr: string[]; mfaVerifiedAt: number; mfaSetupOnly: boolean },
+    now: number,
+  ): Promise<string | undefined> {
+    const token = newToken();
+    const r = await this.db
+      .updateTable('sessions')
+      .set({
+        token_hash: sha256Hex(token),
+        aal: changes.aal,
+        amr: JSON.stringify(changes.amr),
+        mfa_verified_at: changes.mfaVerifiedAt,
+        mfa_setup_only: changes.mfaSetupOnly ? 1 : 0,
+        last_seen_at: now,
+      })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? token : undefined;
+  }
+
+  listLive(userId: string, now: number): Promise<Session[]> {
+    return this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('last_seen_at', '>', now - this.limits.idleMs)
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  async revoke(userId: string, id: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Ends every session of the user except `keepId`; returns how many ended. */
+  async revokeAll(userId: string, now: number, keepId?: string): Promise<number> {
+    let q = this.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    if (keepId) q = q.where('id', '!=', keepId);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+}
