@@ -52,8 +52,8 @@ export class MailDeliveryError extends Error {
     /** Nodemailer's error code (ECONNECTION, EAUTH, ...) or the SMTP reply code, if any. */
     readonly reason: string | undefined,
   ) {
-    super(`Could not deliver the ${kind} mail after ${attempts} attempt${attempts === 1 ? '' : 's'}` +
-      (reason === undefined ? '' : ` (${reason})`));
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    super(`Could not deliver the ${kind} mail after ${tries}${reason === undefined ? '' : ` (${reason})`}`);
     this.name = 'MailDeliveryError';
   }
 }
@@ -260,15 +260,15 @@ function outboxDelivery(dataDir: string, logger: MailLogger): Delivery {
 }
 
 function isOutboxRecord(v: unknown): v is Omit<OutboxMail, 'file'> {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
   return (
-    typeof r.to === 'string' &&
-    typeof r.subject === 'string' &&
-    typeof r.text === 'string' &&
-    typeof r.html === 'string' &&
-    typeof r.at === 'string' &&
-    (MAIL_KINDS as readonly unknown[]).includes(r.kind)
+    typeof v === 'object' &&
+    v !== null &&
+    'to' in v && typeof v.to === 'string' &&
+    'subject' in v && typeof v.subject === 'string' &&
+    'text' in v && typeof v.text === 'string' &&
+    'html' in v && typeof v.html === 'string' &&
+    'at' in v && typeof v.at === 'string' &&
+    'kind' in v && MAIL_KINDS.some((k) => k === v.kind)
   );
 }
 

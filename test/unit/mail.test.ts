@@ -242,6 +242,21 @@ describe('SMTP delivery', () => {
     expect(got.mail.html).toContain('確認コードは誰にも教えないでください。');
   });
 
+  it('never splits one address into several recipients', async () => {
+    const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${port}`, from: 'a@b.example', dataDir: '/x', publicUrl: ctx.publicUrl, logger: fakeLogger() });
+    const before = received.length;
+    try {
+      // Sent as the single (odd) mailbox "alice@example.com, mallory"@example.com, which this
+      // server refuses; as a string nodemailer would have mailed the code to both.
+      await expect(mailer.send('alice@example.com, mallory@example.com', SAMPLES.email_code[0]!, 'en')).rejects.toThrow(
+        MailDeliveryError,
+      );
+    } finally {
+      await mailer.close();
+    }
+    expect(received.length).toBe(before);
+  });
+
   it('retries a transient refusal and succeeds', async () => {
     const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${port}`, from: 'a@b.example', dataDir: '/x', publicUrl: ctx.publicUrl, logger: fakeLogger() });
     rejectNext = 'transient';

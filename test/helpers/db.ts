@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** The PostgreSQL server the store suite also runs on; unset on a laptop without one. */
+export const pgUrl = process.env.MAMORI_TEST_DATABASE_URL;
+
+export const databases: Array<{ name: 'sqlite' | 'postgres'; skip: boolean }> = [
+  { name: 'sqlite', skip: false },
+  { name: 'postgres', skip: !pgUrl },
+];
+
+if (!pgUrl) {
+  process.stderr.write('[mamori tests] MAMORI_TEST_DATABASE_URL is unset: the PostgreSQL variants are skipped (SQLite runs).\n');
+}
+
+/** A fresh database on the test server, dropped by the returned function. */
+export async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (!pgUrl) throw new Error('MAMORI_TEST_DATABASE_URL is not set');
+  const name = `mamori_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(pgUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
