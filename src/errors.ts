@@ -39,11 +39,13 @@ export class MamoriError extends Error {
     readonly detail?: string,
     /** Extra members of the problem document, e.g. `reason` or `retryAfter`. */
     readonly extra: Record<string, unknown> = {},
+    /** Where the contract gives one code two statuses (invalid_code: 401 at sign-in, 400 at activation). */
+    status?: number,
   ) {
-    const [status, title] = problems[code];
+    const [defaultStatus, title] = problems[code];
     super(detail ?? title);
     this.name = 'MamoriError';
-    this.status = status;
+    this.status = status ?? defaultStatus;
     this.title = title;
   }
 }

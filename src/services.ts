@@ -13,6 +13,7 @@ import { migrate, openStore, type Store } from './store/db.js';
 import { SessionRepository } from './store/sessions.js';
 import { EmailCodeRepository, IpFailureRepository, SignInRepository } from './store/sign-in.js';
 import { UserRepository } from './store/users.js';
+import { DeviceRepository } from './store/devices.js';
 import { Metrics } from './metrics.js';
 
 /** Everything a flow may use, built once per process and closed in reverse order. */
@@ -31,6 +32,7 @@ export interface Services {
   emailCodes: EmailCodeRepository;
   ipFailures: IpFailureRepository;
   methods: Methods;
+  devices: DeviceRepository;
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -98,7 +100,8 @@ export async function createServices(
     signIns: new SignInRepository(store),
     emailCodes,
     ipFailures: new IpFailureRepository(store),
-    methods: createMethods({ store, box, clock, mailer, emailCodes }),
+    methods: createMethods({ store, box, clock, mailer, emailCodes, hasher }),
+    devices: new DeviceRepository(store),
     metrics,
     async close() {
       await mailer.close();

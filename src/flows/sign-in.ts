@@ -4,7 +4,9 @@ import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
 import { hmacHex } from '../crypto/tokens.js';
 import { sessionView, type SessionView } from './session-view.js';
+import { verifySecondFactor } from './second-factor.js';
 import {
+  MFA_TRIES_PER_SIGN_IN,
   PASSWORD_FREE_FAILURES,
   PASSWORD_HARD_LOCK,
   passwordBackoffMs,
@@ -223,4 +225,30 @@ export async function signInWithEmailCode(s: Services, signInToken: string | und
   }
   const made = await newSession(s, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller);
   return { status: made.setupRequired ? 'mfa_setup_required' : 'signed_in', sessionToken: made.token, session: made.view };
+}
+
+/** The second step for a user with MFA: a code, a recovery code or (later) a passkey. */
+export async function signInWithSecondFactor(
+  s: Services,
+  signInToken: string | undefined,
+  body: { method: string } & Record<string, unknown>,
+  caller: Caller,
+): Promise<SignInResult> {
+  await checkAddress(s, caller);
+  const now = s.clock.now();
+  const transaction = signInToken ? await s.signIns.findOpen(signInToken, now) : undefined;
+  if (!transaction || transaction.step !== 'mfa') fail('invalid_code', 'No sign-in is waiting for a second factor; start again');
+  const user = await s.users.findById(transaction.user_id);
+  if (!user || user.disabled) fail('invalid_code', 'No sign-in is waiting for a second factor; start again');
+  let verified;
+  try {
+    verified = await verifySecondFactor(s, user, body, caller, 'sign_in');
+  } catch (err) {
+    if (err instanceof MamoriError && err.code === 'invalid_code') await s.signIns.recordFailure(transaction.id, MFA_TRIES_PER_SIGN_IN, now);
+    throw err;
+  }
+  if (!(await s.signIns.complete(transaction.id, s.clock.now()))) fail('invalid_code', 'This sign-in is already complete; start again');
+  const amr = [...new Set([...(JSON.parse(transaction.amr) as string[]), ...verified.amr, 'mfa'])];
+  const made = await newSession(s, user, { aal: 2, amr, mfaVerified: true }, caller);
+  return { status: 'signed_in', sessionToken: made.token, session: made.view };
 }

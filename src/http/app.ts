@@ -9,6 +9,7 @@ import { errorHandler, sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
+import { mfaDeviceRoutes } from './routes/mfa-devices.js';
 import { setupRoutes } from './routes/setup.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { testClockRoutes } from './routes/test-clock.js';
@@ -122,6 +123,7 @@ export async function buildApp(s: Services) {
   await app.register(setupRoutes(s));
   await app.register(signInRoutes(s));
   await app.register(meRoutes(s));
+  await app.register(mfaDeviceRoutes(s));
   await app.register(adminRoutes(s));
   await app.register(webRoutes(s));
   if (s.config.testClock) await app.register(testClockRoutes(s));

@@ -4,6 +4,10 @@ import type { Mailer } from '../mail/mailer.js';
 import type { Store } from '../store/db.js';
 import type { EmailCodeRepository } from '../store/sign-in.js';
 import { EmailCodeMethod } from './email-code/index.js';
+import type { PasswordHasher } from './password/hasher.js';
+import { RecoveryCodeMethod } from './recovery-code/index.js';
+import { OtpMethod } from './totp/index.js';
+import { DeviceRepository } from '../store/devices.js';
 import type { SecondFactorId, SecondFactorMethod } from './types.js';
 
 export interface Methods {
@@ -11,6 +15,8 @@ export interface Methods {
   mailedCode: EmailCodeMethod;
   /** Second factors, in the order the console offers them. */
   secondFactors: Map<SecondFactorId, SecondFactorMethod>;
+  otp: OtpMethod;
+  recoveryCodes: RecoveryCodeMethod;
 }
 
 /** The one place that knows which factors exist. Adding a factor adds one line here. */
@@ -20,10 +26,15 @@ export function createMethods(deps: {
   clock: Clock;
   mailer: Mailer;
   emailCodes: EmailCodeRepository;
+  hasher: PasswordHasher;
 }): Methods {
-  const secondFactors: SecondFactorMethod[] = [];
+  const otp = new OtpMethod(new DeviceRepository(deps.store), deps.box, deps.clock);
+  const recoveryCodes = new RecoveryCodeMethod(deps.store, deps.hasher, deps.clock);
+  const secondFactors: SecondFactorMethod[] = [otp, recoveryCodes];
   return {
     mailedCode: new EmailCodeMethod(deps.emailCodes, deps.mailer, deps.box.deriveKey('email-code')),
     secondFactors: new Map(secondFactors.map((m) => [m.id, m])),
+    otp,
+    recoveryCodes,
   };
 }

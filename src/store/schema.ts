@@ -95,6 +95,7 @@ export interface MfaDevicesTable {
   /** TOTP: the device's clock drift in steps, learned at resync. */
   drift: number;
   hardware_token_id: string | null;
+  serial: string | null;
   credential_id: string | null;
   public_key: string | null;
   sign_count: number | null;

@@ -1,5 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { credentialReport } from '../../flows/credential-report.js';
+import { removeDevice } from '../../flows/devices.js';
+import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
 import { createUser, localeFrom, unlockUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
@@ -91,6 +93,47 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
       await unlockUser(s, user, `admin:${admin.id}`, callerOf(req));
       return reply.code(204).send();
+    });
+
+    app.delete(
+      '/api/v1/admin/users/:id/mfa-devices/:deviceId',
+      { schema: { params: Type.Object({ id: Id, deviceId: Id }) } },
+      async (req, reply) => {
+        const { user: admin } = await requireAdmin(s, req);
+        const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+        await removeDevice(s, user, req.params.deviceId, callerOf(req), { admin: `admin:${admin.id}` });
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/api/v1/admin/hardware-tokens',
+      {
+        schema: {
+          headers: Type.Object({
+            'mamori-pskc-key': Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{2}){16,32}$' })),
+            'mamori-pskc-password': Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          }),
+        },
+      },
+      async (req) => {
+        const { user: admin } = await requireAdmin(s, req);
+        if (!Buffer.isBuffer(req.body)) fail('unsupported_media_type', 'Send the PSKC file with Content-Type: application/pskc+xml');
+        const psk = req.headers['mamori-pskc-key'];
+        const password = req.headers['mamori-pskc-password'];
+        return importHardwareTokens(
+          s,
+          req.body,
+          { ...(psk ? { psk: Buffer.from(psk, 'hex') } : {}), ...(password ? { password } : {}) },
+          `admin:${admin.id}`,
+          callerOf(req),
+        );
+      },
+    );
+
+    app.get('/api/v1/admin/hardware-tokens', async (req) => {
+      await requireAdmin(s, req);
+      return { tokens: await listHardwareTokens(s) };
     });
 
     app.get('/api/v1/admin/credential-report', async (req, reply) => {

@@ -1,11 +1,12 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { signInWithEmailCode, signInWithPassword, type SignInResult } from '../../flows/sign-in.js';
+import { signInWithEmailCode, signInWithPassword, signInWithSecondFactor, type SignInResult } from '../../flows/sign-in.js';
 import { sessionView } from '../../flows/session-view.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, setSessionCookie, setSignInCookie } from '../cookies.js';
 import { Code, Email, Password, SessionSchema } from './schemas.js';
+import { SecondFactorBody } from './mfa-devices.js';
 
 const StepAnswer = Type.Object({
   status: Type.Union([
@@ -54,6 +55,13 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
       async (req, reply) =>
         answer(reply, await signInWithEmailCode(s, readCookie(req, SIGN_IN_COOKIE), req.body.code, callerOf(req))),
+    );
+
+    app.post('/api/v1/sign-in/mfa', { schema: { body: SecondFactorBody, response: { 200: StepAnswer } } }, async (req, reply) =>
+      answer(
+        reply,
+        await signInWithSecondFactor(s, readCookie(req, SIGN_IN_COOKIE), req.body as { method: string } & Record<string, unknown>, callerOf(req)),
+      ),
     );
 
     app.post('/api/v1/sign-out', async (req, reply) => {

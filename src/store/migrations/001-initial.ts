@@ -97,6 +97,7 @@ export function initial(dialect: Dialect) {
         .addColumn('last_used_counter', 'bigint')
         .addColumn('drift', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('hardware_token_id', 'text')
+        .addColumn('serial', 'text')
         .addColumn('credential_id', 'text', (c) => c.unique())
         .addColumn('public_key', 'text')
         .addColumn('sign_count', 'bigint')

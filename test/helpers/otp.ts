@@ -1,0 +1,37 @@
+import jsQR from 'jsqr';
+import { base32Decode } from '../../src/methods/totp/otpauth.js';
+import { hotp, timeStep } from '../../src/methods/totp/otp.js';
+
+/** What an authenticator app would show at `unixMs`, `stepOffset` steps away. */
+export function appCode(secretBase32: string, unixMs: number, stepOffset = 0): string {
+  return hotp(base32Decode(secretBase32), timeStep(unixMs, 30) + BigInt(stepOffset), { algorithm: 'SHA1', digits: 6 });
+}
+
+/** Rasterises the `qrcode` package's SVG path (M/m/h commands) and reads it back with jsQR. */
+export function decodeQrSvg(svg: string): string | null {
+  const size = Number(/viewBox="0 0 (\d+) (\d+)"/.exec(svg)?.[1]);
+  const d = /<path[^>]*stroke="#000000"[^>]*d="([^"]+)"/.exec(svg)?.[1] ?? /<path[^>]*d="([^"]+)"[^>]*stroke="#000000"/.exec(svg)?.[1];
+  if (!size || !d) return null;
+  const scale = 8;
+  const w = size * scale;
+  const pixels = new Uint8ClampedArray(w * w * 4).fill(255);
+  let x = 0;
+  let y = 0;
+  for (const [, cmd, a, b] of d.matchAll(/([Mmh])([\d.]+)(?: ([\d.]+))?/g)) {
+    if (cmd === 'M') [x, y] = [Number(a), Number(b)];
+    else if (cmd === 'm') [x, y] = [x + Number(a), y + Number(b ?? 0)];
+    else {
+      const row = Math.floor(y);
+      for (let col = x; col < x + Number(a); col++) {
+        for (let py = row * scale; py < (row + 1) * scale; py++) {
+          for (let px = col * scale; px < (col + 1) * scale; px++) {
+            const i = (py * w + px) * 4;
+            pixels[i] = pixels[i + 1] = pixels[i + 2] = 0;
+          }
+        }
+      }
+      x += Number(a);
+    }
+  }
+  return jsQR(pixels, w, w)?.data ?? null;
+}
