@@ -100,6 +100,10 @@ export function ensureSecretFile(file: string, make: () => string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+export function devPreviousKeysFile(dataDir: string): string {
+  return path.join(dataDir, 'master.key.previous');
+}
+
 export function devMasterKeyFile(dataDir: string): string {
   return path.join(dataDir, 'master.key');
 }
@@ -131,6 +135,11 @@ export function loadConfig(env: Env = process.env): Config {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const b64 = ensureSecretFile(devMasterKeyFile(dataDir), () => randomBytes(32).toString('base64'));
     masterKeys = [decodeKey(`MAMORI_MASTER_KEY (from ${devMasterKeyFile(dataDir)})`, b64)];
+    // Keys replaced by `mamori keys rotate --generate` stay readable until every row is re-sealed.
+    const previous = devPreviousKeysFile(dataDir);
+    if (existsSync(previous)) {
+      for (const line of readFileSync(previous, 'utf8').split('\n').filter(Boolean)) masterKeys.push(decodeKey(previous, line));
+    }
   }
   for (const [i, old] of (env.MAMORI_OLD_MASTER_KEYS ?? '').split(',').filter(Boolean).entries()) {
     masterKeys.push(decodeKey(`MAMORI_OLD_MASTER_KEYS[${i}]`, old));

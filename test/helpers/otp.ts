@@ -1,4 +1,4 @@
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { base32Decode } from '../../src/methods/totp/otpauth.js';
 import { hotp, timeStep } from '../../src/methods/totp/otp.js';
 
@@ -33,5 +33,8 @@ export function decodeQrSvg(svg: string): string | null {
       x += Number(a);
     }
   }
+  // jsqr is CommonJS with an `exports.default`; loaders disagree on which one a default import gets.
+  const mod = jsQRModule as unknown as { default?: typeof jsQRModule.default };
+  const jsQR = mod.default ?? (jsQRModule as unknown as typeof jsQRModule.default);
   return jsQR(pixels, w, w)?.data ?? null;
 }
