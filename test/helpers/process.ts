@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  logs: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `mamori serve` as a real child process, on a free port; resolves once it listens. */
+export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['bin/mamori.js', 'serve'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', MAMORI_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('\n')}`)), 20_000);
+    const onLine = (line: string) => {
+      logs.push(line);
+      const m = /Mamori listening on (http:\/\/[^"\s]+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: m[1]!,
+          logs,
+          stop: (signal = 'SIGTERM') =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done(child.exitCode);
+              child.once('exit', (code) => done(code));
+              child.kill(signal);
+            }),
+        });
+      }
+    };
+    const feed = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        onLine(buffer.slice(0, i));
+        buffer = buffer.slice(i + 1);
+      }
+    };
+    child.stdout!.on('data', feed);
+    child.stderr!.on('data', feed);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
