@@ -8,6 +8,7 @@ const problems = {
   invalid_credentials: [401, 'The email or password is not correct'],
   invalid_setup_token: [403, 'The setup token is not valid'],
   password_too_weak: [400, 'The password is too weak'],
+  webauthn_failed: [400, 'The passkey or security key answer was refused'],
   unauthenticated: [401, 'Sign-in required'],
   forbidden: [403, 'Not allowed'],
   forbidden_origin: [403, 'Cross-site request refused'],

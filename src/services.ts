@@ -14,6 +14,7 @@ import { SessionRepository } from './store/sessions.js';
 import { EmailCodeRepository, IpFailureRepository, SignInRepository } from './store/sign-in.js';
 import { UserRepository } from './store/users.js';
 import { DeviceRepository } from './store/devices.js';
+import type { MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
 
 /** Everything a flow may use, built once per process and closed in reverse order. */
@@ -83,6 +84,17 @@ export async function createServices(
   const emailCodes = new EmailCodeRepository(store);
   const hasher = new PasswordHasher();
   const metrics = new Metrics();
+  const relyingParty = () => ({ id: new URL(config.publicUrl).hostname, origin: config.publicUrl, name: config.issuer });
+  // A signature counter that went backwards means a copied key: refuse, record, tell the owner.
+  const onCloneSuspected = async (device: MfaDevice, stored: number, presented: number) => {
+    await audit.append({ type: 'webauthn_counter_regression', userId: device.user_id, detail: { deviceId: device.id, name: device.name, stored, presented } });
+    const owner = await users.findById(device.user_id);
+    if (owner) {
+      await mailer.send(owner.email, { kind: 'security_key_clone_suspected', deviceName: device.name, at: clock.now() }, owner.locale).catch((err: unknown) => {
+        log.error({ err: { code: (err as { code?: string }).code }, userId: owner.id }, 'notification not delivered');
+      });
+    }
+  };
   return {
     config,
     clock,
@@ -100,7 +112,7 @@ export async function createServices(
     signIns: new SignInRepository(store),
     emailCodes,
     ipFailures: new IpFailureRepository(store),
-    methods: createMethods({ store, box, clock, mailer, emailCodes, hasher }),
+    methods: createMethods({ store, box, clock, mailer, emailCodes, hasher, relyingParty, onCloneSuspected }),
     devices: new DeviceRepository(store),
     metrics,
     async close() {

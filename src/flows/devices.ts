@@ -7,6 +7,8 @@ import { base32Encode, otpauthUri } from '../methods/totp/otpauth.js';
 import type { Services } from '../services.js';
 import { DEVICE_LIMIT } from '../store/devices.js';
 import type { MfaDevice, Session, User } from '../store/schema.js';
+import { WebauthnError, authenticatorName } from '../methods/webauthn/index.js';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { notify } from './sign-in.js';
 
 export const PENDING_TTL_MS = 10 * 60_000;
@@ -23,6 +25,7 @@ export function deviceView(d: MfaDevice) {
     createdAt: iso(d.created_at)!,
     lastUsedAt: iso(d.last_used_at),
     ...(d.type === 'hardware_totp' && d.serial ? { serial: d.serial } : {}),
+    ...(d.type === 'webauthn' ? { authenticator: authenticatorName(d) } : {}),
   };
 }
 
@@ -83,7 +86,11 @@ async function afterAssign(s: Services, user: User, session: Session, device: Mf
   const recoveryCodes = first ? await s.methods.recoveryCodes.regenerate(user.id) : undefined;
   const now = s.clock.now();
   // Two fresh codes prove possession: the session now carries a second factor.
-  const amr = [...new Set([...(JSON.parse(session.amr) as string[]), 'otp', ...(device.type === 'hardware_totp' ? ['hwk'] : []), 'mfa'])];
+  const proof =
+    device.type === 'webauthn'
+      ? [device.backup_eligible ? 'swk' : 'hwk', ...(device.user_verified ? ['user'] : [])]
+      : ['otp', ...(device.type === 'hardware_totp' ? ['hwk'] : [])];
+  const amr = [...new Set([...(JSON.parse(session.amr) as string[]), ...proof, 'mfa'])];
   const token = await s.sessions.raise(session.id, { aal: 2, amr, mfaVerifiedAt: now, mfaSetupOnly: false }, now);
   const ended = await s.sessions.revokeAll(user.id, now, session.id);
   await audit(s, 'mfa_device_assigned', user, caller, { deviceId: device.id, type: device.type, name: device.name, otherSessionsEnded: ended });
@@ -199,4 +206,51 @@ export async function removeDevice(s: Services, user: User, id: string, caller: 
   const ended = await s.sessions.revokeAll(user.id, now, by.keepSessionId);
   await audit(s, by.admin ? 'mfa_device_deactivated' : 'mfa_device_removed', user, caller, { deviceId: id, type: device.type, name: device.name, sessionsEnded: ended }, by.admin);
   await notify(s, user, { kind: 'mfa_device_removed', deviceName: device.name, deviceType: device.type, at: now, byAdmin: Boolean(by.admin) });
+}
+
+export async function webauthnRegistrationOptions(s: Services, user: User) {
+  await assertUnderLimit(s, user);
+  return s.methods.webauthn.registrationOptions(user);
+}
+
+/** A passkey or security key as an MFA device. A credential id belongs to one user only. */
+export async function assignWebauthn(s: Services, user: User, session: Session, name: string, credential: RegistrationResponseJSON, caller: Caller) {
+  await assertUnderLimit(s, user);
+  let created;
+  try {
+    created = await s.methods.webauthn.register(user, credential);
+  } catch (err) {
+    if (!(err instanceof WebauthnError)) throw err;
+    await audit(s, 'webauthn_registration_failed', user, caller, { reason: err.reason });
+    if (err.reason === 'credential_in_use') fail('credential_in_use');
+    fail('webauthn_failed', `The registration was refused (${err.reason})`, { reason: err.reason });
+  }
+  const id = newId();
+  const now = s.clock.now();
+  try {
+    await s.devices.insert({
+      id,
+      user_id: user.id,
+      type: 'webauthn',
+      name,
+      status: 'active',
+      created_at: now,
+      activated_at: now,
+      drift: 0,
+      credential_id: created.credentialId,
+      public_key: created.publicKey,
+      sign_count: created.signCount,
+      transports: JSON.stringify(created.transports),
+      aaguid: created.aaguid,
+      attestation_format: created.format,
+      backup_eligible: created.backupEligible ? 1 : 0,
+      backup_state: created.backedUp ? 1 : 0,
+      user_verified: created.userVerified ? 1 : 0,
+    });
+  } catch (err) {
+    // The unique index on credential_id settles a race between two users registering one credential.
+    if (await s.store.db.selectFrom('mfa_devices').select('id').where('credential_id', '=', created.credentialId).executeTakeFirst()) fail('credential_in_use');
+    throw err;
+  }
+  return afterAssign(s, user, session, (await s.devices.find(user.id, id))!, caller);
 }

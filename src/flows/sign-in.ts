@@ -5,6 +5,7 @@ import type { Session, User } from '../store/schema.js';
 import { hmacHex } from '../crypto/tokens.js';
 import { sessionView, type SessionView } from './session-view.js';
 import { verifySecondFactor } from './second-factor.js';
+import { WebauthnError } from '../methods/webauthn/index.js';
 import {
   MFA_TRIES_PER_SIGN_IN,
   PASSWORD_FREE_FAILURES,
@@ -250,5 +251,33 @@ export async function signInWithSecondFactor(
   if (!(await s.signIns.complete(transaction.id, s.clock.now()))) fail('invalid_code', 'This sign-in is already complete; start again');
   const amr = [...new Set([...(JSON.parse(transaction.amr) as string[]), ...verified.amr, 'mfa'])];
   const made = await newSession(s, user, { aal: 2, amr, mfaVerified: true }, caller);
+  return { status: 'signed_in', sessionToken: made.token, session: made.view };
+}
+
+/** Options for the second step with a passkey or security key, limited to this user's credentials. */
+export async function secondFactorWebauthnOptions(s: Services, signInToken: string | undefined) {
+  const transaction = signInToken ? await s.signIns.findOpen(signInToken, s.clock.now()) : undefined;
+  if (!transaction || transaction.step !== 'mfa') fail('invalid_code', 'No sign-in is waiting for a second factor; start again');
+  const user = await s.users.findById(transaction.user_id);
+  if (!user || user.disabled) fail('invalid_code', 'No sign-in is waiting for a second factor; start again');
+  return s.methods.webauthn.authenticationOptions('sign_in_mfa', user);
+}
+
+/** Passwordless: a discoverable credential that verified its user stands in for password and second factor. */
+export async function signInWithPasskey(s: Services, credential: Parameters<Services['methods']['webauthn']['signInWithPasskey']>[0], caller: Caller): Promise<SignInResult> {
+  await checkAddress(s, caller);
+  let result;
+  try {
+    result = await s.methods.webauthn.signInWithPasskey(credential);
+  } catch (err) {
+    if (!(err instanceof WebauthnError)) throw err;
+    await recordAddressFailure(s, caller);
+    s.metrics.signIns.inc({ step: 'passkey', result: 'failure' });
+    await s.audit.append({ type: 'sign_in_failed', ip: caller.ip, userAgent: caller.userAgent, detail: { reason: `passkey_${err.reason}` } });
+    fail('invalid_credentials', 'The passkey was not accepted');
+  }
+  const user = await s.users.findById(result.userId);
+  if (!user || user.disabled) fail('invalid_credentials', 'The passkey was not accepted');
+  const made = await newSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true }, caller);
   return { status: 'signed_in', sessionToken: made.token, session: made.view };
 }

@@ -99,11 +99,10 @@ export async function buildApp(s: Services) {
     crossOriginEmbedderPolicy: false,
   });
 
-  const publicOrigin = s.config.publicUrl;
   app.addHook('onRequest', async (req, reply) => {
     if (STATE_CHANGING.has(req.method)) {
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== publicOrigin) {
+      if (origin !== undefined && origin !== s.config.publicUrl) {
         return sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
       }
       if (req.headers['sec-fetch-site'] === 'cross-site') {

@@ -8,6 +8,9 @@ import type { PasswordHasher } from './password/hasher.js';
 import { RecoveryCodeMethod } from './recovery-code/index.js';
 import { OtpMethod } from './totp/index.js';
 import { DeviceRepository } from '../store/devices.js';
+import { ChallengeRepository } from '../store/challenges.js';
+import type { MfaDevice } from '../store/schema.js';
+import { WebauthnMethod, type RelyingParty } from './webauthn/index.js';
 import type { SecondFactorId, SecondFactorMethod } from './types.js';
 
 export interface Methods {
@@ -17,6 +20,7 @@ export interface Methods {
   secondFactors: Map<SecondFactorId, SecondFactorMethod>;
   otp: OtpMethod;
   recoveryCodes: RecoveryCodeMethod;
+  webauthn: WebauthnMethod;
 }
 
 /** The one place that knows which factors exist. Adding a factor adds one line here. */
@@ -27,14 +31,19 @@ export function createMethods(deps: {
   mailer: Mailer;
   emailCodes: EmailCodeRepository;
   hasher: PasswordHasher;
+  relyingParty: () => RelyingParty;
+  onCloneSuspected: (device: MfaDevice, stored: number, presented: number) => Promise<void>;
 }): Methods {
-  const otp = new OtpMethod(new DeviceRepository(deps.store), deps.box, deps.clock);
+  const devices = new DeviceRepository(deps.store);
+  const otp = new OtpMethod(devices, deps.box, deps.clock);
   const recoveryCodes = new RecoveryCodeMethod(deps.store, deps.hasher, deps.clock);
-  const secondFactors: SecondFactorMethod[] = [otp, recoveryCodes];
+  const webauthn = new WebauthnMethod(deps.store, devices, new ChallengeRepository(deps.store), deps.clock, deps.relyingParty, deps.onCloneSuspected);
+  const secondFactors: SecondFactorMethod[] = [webauthn, otp, recoveryCodes];
   return {
     mailedCode: new EmailCodeMethod(deps.emailCodes, deps.mailer, deps.box.deriveKey('email-code')),
     secondFactors: new Map(secondFactors.map((m) => [m.id, m])),
     otp,
     recoveryCodes,
+    webauthn,
   };
 }

@@ -60,6 +60,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  // What a browser sees (WebAuthn needs a host name, and localhost is a secure context); set
+  // only now that the port is known, exactly as MAMORI_PUBLIC_URL would be in production.
+  if (!opts.env?.MAMORI_PUBLIC_URL) services.config.publicUrl = `http://localhost:${port}`;
   const server: TestServer = {
     url,
     app,

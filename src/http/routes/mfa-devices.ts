@@ -2,6 +2,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import {
   activateAuthenticatorApp,
   assignHardwareToken,
+  assignWebauthn,
+  webauthnRegistrationOptions,
   listDevices,
   removeDevice,
   renameDevice,
@@ -13,13 +15,25 @@ import { DEVICE_LIMIT } from '../../store/devices.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { setSessionCookie } from '../cookies.js';
-import { Code, Id, Name, SessionSchema } from './schemas.js';
+import { Code, Empty, Id, Name, SessionSchema } from './schemas.js';
 
 const CodePair = { code1: Code, code2: Code };
+/** A PublicKeyCredential as JSON; SimpleWebAuthn checks its inside. */
+export const Credential = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 1400 }),
+    rawId: Type.String({ minLength: 1, maxLength: 1400 }),
+    type: Type.Literal('public-key'),
+    response: Type.Object({}, { additionalProperties: Type.String({ maxLength: 16384 }) as never }),
+    clientExtensionResults: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    authenticatorAttachment: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
 export const SecondFactorBody = Type.Union([
   Type.Object({ method: Type.Literal('totp'), code: Code }, { additionalProperties: false }),
   Type.Object({ method: Type.Literal('recovery_code'), code: Code }, { additionalProperties: false }),
-  Type.Object({ method: Type.Literal('webauthn'), credential: Type.Object({}, { additionalProperties: true, maxProperties: 20 }) }, { additionalProperties: false }),
+  Type.Object({ method: Type.Literal('webauthn'), credential: Credential }, { additionalProperties: false }),
 ]);
 
 export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
@@ -65,6 +79,29 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
         return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
       },
     );
+
+    app.post('/api/v1/me/mfa-devices/webauthn-options', { schema: { body: Type.Optional(Empty) } }, async (req) => {
+      const auth = await requireSession(s, req, enrolling);
+      await requireRecentSecondFactor(s, auth);
+      return webauthnRegistrationOptions(s, auth.user);
+    });
+
+    app.post(
+      '/api/v1/me/mfa-devices/webauthn',
+      { schema: { body: Type.Object({ name: Name, credential: Credential }, { additionalProperties: false }) } },
+      async (req, reply) => {
+        const auth = await requireSession(s, req, enrolling);
+        await requireRecentSecondFactor(s, auth);
+        const r = await assignWebauthn(s, auth.user, auth.session, req.body.name, req.body.credential as never, callerOf(req));
+        if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
+        return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
+      },
+    );
+
+    app.post('/api/v1/me/step-up/webauthn-options', { schema: { body: Type.Optional(Empty) } }, async (req) => {
+      const { user } = await requireSession(s, req, enrolling);
+      return s.methods.webauthn.authenticationOptions('step_up', user);
+    });
 
     app.post(
       '/api/v1/me/mfa-devices/:id/resync',

@@ -1,12 +1,19 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { signInWithEmailCode, signInWithPassword, signInWithSecondFactor, type SignInResult } from '../../flows/sign-in.js';
+import {
+  secondFactorWebauthnOptions,
+  signInWithEmailCode,
+  signInWithPasskey,
+  signInWithPassword,
+  signInWithSecondFactor,
+  type SignInResult,
+} from '../../flows/sign-in.js';
 import { sessionView } from '../../flows/session-view.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, setSessionCookie, setSignInCookie } from '../cookies.js';
-import { Code, Email, Password, SessionSchema } from './schemas.js';
-import { SecondFactorBody } from './mfa-devices.js';
+import { Code, Email, Empty, Password, SessionSchema } from './schemas.js';
+import { Credential, SecondFactorBody } from './mfa-devices.js';
 
 const StepAnswer = Type.Object({
   status: Type.Union([
@@ -62,6 +69,20 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
         reply,
         await signInWithSecondFactor(s, readCookie(req, SIGN_IN_COOKIE), req.body as { method: string } & Record<string, unknown>, callerOf(req)),
       ),
+    );
+
+    app.post('/api/v1/sign-in/mfa/webauthn-options', { schema: { body: Type.Optional(Empty) } }, async (req) =>
+      secondFactorWebauthnOptions(s, readCookie(req, SIGN_IN_COOKIE)),
+    );
+
+    app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty) } }, async () =>
+      s.methods.webauthn.authenticationOptions('passkey', null),
+    );
+
+    app.post(
+      '/api/v1/sign-in/passkey',
+      { schema: { body: Type.Object({ credential: Credential }, { additionalProperties: false }), response: { 200: StepAnswer } } },
+      async (req, reply) => answer(reply, await signInWithPasskey(s, req.body.credential as never, callerOf(req))),
     );
 
     app.post('/api/v1/sign-out', async (req, reply) => {
