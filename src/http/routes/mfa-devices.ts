@@ -24,7 +24,7 @@ export const Credential = Type.Object(
     id: Type.String({ minLength: 1, maxLength: 1400 }),
     rawId: Type.String({ minLength: 1, maxLength: 1400 }),
     type: Type.Literal('public-key'),
-    response: Type.Object({}, { additionalProperties: Type.String({ maxLength: 16384 }) as never }),
+    response: Type.Object({ clientDataJSON: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: true, maxProperties: 16 }),
     clientExtensionResults: Type.Optional(Type.Object({}, { additionalProperties: true })),
     authenticatorAttachment: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
   },
