@@ -14,6 +14,7 @@ import { SessionRepository } from './store/sessions.js';
 import { EmailCodeRepository, IpFailureRepository, SignInRepository } from './store/sign-in.js';
 import { UserRepository } from './store/users.js';
 import { DeviceRepository } from './store/devices.js';
+import { InvitationRepository } from './store/invitations.js';
 import type { MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
 
@@ -34,6 +35,7 @@ export interface Services {
   ipFailures: IpFailureRepository;
   methods: Methods;
   devices: DeviceRepository;
+  invitations: InvitationRepository;
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -114,6 +116,7 @@ export async function createServices(
     ipFailures: new IpFailureRepository(store),
     methods: createMethods({ store, box, clock, mailer, emailCodes, hasher, relyingParty, onCloneSuspected }),
     devices: new DeviceRepository(store),
+    invitations: new InvitationRepository(store),
     metrics,
     async close() {
       await mailer.close();

@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
-import { fail } from '../errors.js';
+import { MamoriError, fail } from '../errors.js';
 import { checkPassword, weakReasonText } from '../methods/password/policy.js';
 import type { Caller } from '../methods/types.js';
 import { setupTokenFile, type Services } from '../services.js';
 import type { User } from '../store/schema.js';
-import { safeEqual } from '../crypto/tokens.js';
+import { safeEqual, sha256Hex } from '../crypto/tokens.js';
 import { notify } from './sign-in.js';
 
 export type Locale = 'en' | 'ja';
@@ -61,6 +61,36 @@ export async function createUser(s: Services, input: NewUserInput, actor: { call
   return user;
 }
 
+export const INVITATION_TTL_MS = 72 * 3_600_000;
+
+/** A user created without a password gets a single-use link to choose one (valid 72 hours). */
+export async function inviteUser(s: Services, user: User, invitedBy: string): Promise<void> {
+  const token = await s.invitations.create(user.id, s.clock.now(), INVITATION_TTL_MS);
+  // The token rides in the fragment, which browsers never send to a server or put in a Referer.
+  await notify(s, user, { kind: 'invitation', link: `${s.config.publicUrl}/console/#/invite/${token}`, expiresInHours: INVITATION_TTL_MS / 3_600_000, invitedBy });
+  await s.audit.append({ type: 'invitation_sent', userId: user.id, actor: invitedBy });
+}
+
+export async function acceptInvitation(s: Services, token: string, password: string, caller: Caller): Promise<void> {
+  const now = s.clock.now();
+  // Check the password before spending the invitation, so a weak choice can be corrected.
+  const pending = await s.store.db
+    .selectFrom('invitations')
+    .innerJoin('users', 'users.id', 'invitations.user_id')
+    .select(['users.email'])
+    .where('invitations.token_hash', '=', sha256Hex(token))
+    .where('invitations.used_at', 'is', null)
+    .where('invitations.expires_at', '>', now)
+    .executeTakeFirst();
+  if (!pending) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);
+  assertStrongPassword(password, pending.email);
+  const hash = await s.hasher.hash(password);
+  const userId = await s.invitations.redeem(token, now);
+  if (!userId) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);
+  await s.users.update(userId, { password_hash: hash, password_changed_at: now });
+  await s.audit.append({ type: 'invitation_accepted', userId, ip: caller.ip, userAgent: caller.userAgent });
+}
+
 export async function setupNeeded(s: Services): Promise<boolean> {
   return (await s.users.count()) === 0;
 }
@@ -93,7 +123,15 @@ export async function changePassword(
   const now = s.clock.now();
   await s.users.update(user.id, { password_hash: await s.hasher.hash(newPassword), password_changed_at: now, force_password_change: 0 });
   const ended = await s.sessions.revokeAll(user.id, now, sessionId);
-  await s.audit.append({ type: 'password_changed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { otherSessionsEnded: ended } });
+  // A half-finished sign-in got past the old password: it must not become a session now.
+  const cancelled = await s.signIns.cancelOpen(user.id, now);
+  await s.audit.append({
+    type: 'password_changed',
+    userId: user.id,
+    ip: caller.ip,
+    userAgent: caller.userAgent,
+    detail: { otherSessionsEnded: ended, pendingSignInsEnded: cancelled },
+  });
   await notify(s, user, {
     kind: 'password_changed',
     at: now,

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { initial } from './migrations/001-initial.js';
+import { invitations } from './migrations/002-invitations.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -40,7 +41,7 @@ export function openStore(opts: { databaseUrl?: string | undefined; dataDir: str
 class InCodeMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': initial(this.dialect) };
+    return { '001-initial': initial(this.dialect), '002-invitations': invitations };
   }
 }
 

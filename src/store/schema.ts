@@ -164,6 +164,15 @@ export interface IpFailuresTable {
   failures: number;
 }
 
+export interface InvitationsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -181,6 +190,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   ip_failures: IpFailuresTable;
   settings: SettingsTable;
+  invitations: InvitationsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -59,6 +59,18 @@ export class SignInRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** Ends every open sign-in of the user (e.g. one that got past a password that is no longer valid). */
+  async cancelOpen(userId: string, now: number): Promise<number> {
+    const r = await this.db
+      .updateTable('sign_in_transactions')
+      .set({ expires_at: now })
+      .where('user_id', '=', userId)
+      .where('completed_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   /** Counts a wrong code; at `max` the transaction dies. Returns the new count. */
   async recordFailure(id: string, max: number, now: number): Promise<number> {
     const r = await this.db
@@ -189,6 +201,20 @@ export class IpFailureRepository {
         })),
       )
       .returning(['failures', 'window_start'])
+      .executeTakeFirstOrThrow();
+    return r.failures;
+  }
+
+  /**
+   * Counts one more consecutive failure under `key` with no window, and remembers its time in
+   * `window_start` (here: the latest failure). Unknown emails use it to mirror an account's counter.
+   */
+  async recordConsecutive(key: string, now: number): Promise<number> {
+    const r = await this.store.db
+      .insertInto('ip_failures')
+      .values({ ip: key, window_start: now, failures: 1 })
+      .onConflict((oc) => oc.column('ip').doUpdateSet((eb) => ({ failures: eb('ip_failures.failures', '+', 1), window_start: now })))
+      .returning('failures')
       .executeTakeFirstOrThrow();
     return r.failures;
   }

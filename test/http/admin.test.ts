@@ -96,3 +96,29 @@ describe('administration (role admin + aal 2)', () => {
     expect((await admin.get('/api/v1/admin/audit/verify')).body).toMatchObject({ valid: false, firstBrokenId: 3 });
   });
 });
+
+describe('invitations', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('a user created without a password gets a single-use link to choose one', async () => {
+    await createTestUser(server, 'boss@example.com', { role: 'admin' });
+    const admin = await signIn(server, 'boss@example.com');
+    const t = await admin.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name: 'Phone' });
+    const now = server.clock.now();
+    await admin.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(t.body.secret, now), code2: appCode(t.body.secret, now, 1) });
+    expect((await admin.post('/api/v1/admin/users', { email: 'invitee@example.com', name: 'Invitee' })).status).toBe(201);
+    const mail = (await server.outbox()).find((m) => m.to === 'invitee@example.com' && m.kind === 'invitation')!;
+    const token = /#\/invite\/([A-Za-z0-9_-]+)/.exec(mail.text)![1]!;
+    // No password yet: sign-in fails like any wrong password.
+    expect((await server.client().post('/api/v1/sign-in', { email: 'invitee@example.com', password: STRONG_PASSWORD })).status).toBe(401);
+    const weak = await server.client().post('/api/v1/invitations/accept', { token, password: 'invitee12345678' });
+    expect(weak.body).toMatchObject({ status: 400, code: 'password_too_weak' });
+    expect((await server.client().post('/api/v1/invitations/accept', { token, password: STRONG_PASSWORD })).status).toBe(204);
+    expect((await server.client().post('/api/v1/invitations/accept', { token, password: STRONG_PASSWORD })).body).toMatchObject({ status: 400, code: 'invalid_code' });
+    await signIn(server, 'invitee@example.com');
+  });
+});

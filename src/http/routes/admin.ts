@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { credentialReport } from '../../flows/credential-report.js';
 import { removeDevice } from '../../flows/devices.js';
 import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
-import { createUser, localeFrom, unlockUser } from '../../flows/users.js';
+import { createUser, inviteUser, localeFrom, unlockUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireAdmin } from '../auth.js';
@@ -50,6 +50,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
           { ...req.body, locale: localeFrom(req.headers['accept-language']) },
           { caller: callerOf(req), actor: `admin:${admin.id}` },
         );
+        if (req.body.password === undefined) await inviteUser(s, user, admin.name);
         return reply.code(201).send({ user: userView(user) });
       },
     );

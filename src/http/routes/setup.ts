@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { completeSetup, localeFrom, setupNeeded } from '../../flows/users.js';
+import { acceptInvitation, completeSetup, localeFrom, setupNeeded } from '../../flows/users.js';
 import { readSetupToken, type Services } from '../../services.js';
 import { callerOf } from '../auth.js';
 import { Email, Name, Password, UserSchema } from './schemas.js';
@@ -10,6 +10,15 @@ export function setupRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.get('/api/v1/setup', { schema: { response: { 200: Type.Object({ needed: Type.Boolean() }) } } }, async () => ({
       needed: await setupNeeded(s),
     }));
+
+    app.post(
+      '/api/v1/invitations/accept',
+      { schema: { body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 100 }), password: Password }, { additionalProperties: false }) } },
+      async (req, reply) => {
+        await acceptInvitation(s, req.body.token, req.body.password, callerOf(req));
+        return reply.code(204).send();
+      },
+    );
 
     app.post(
       '/api/v1/setup',
