@@ -44,20 +44,29 @@ export async function createUser(s: Services, input: NewUserInput, actor: { call
   } as const;
   let user: User | null;
   try {
-    user = opts.onlyIfFirst ? await s.users.createFirst(fields) : await s.users.create(fields);
+    // The user and its audit event commit together: a crash cannot leave one without the other.
+    user = await s.store.db.transaction().execute(async (trx) => {
+      const made = opts.onlyIfFirst ? await s.users.createFirst(trx, fields) : await s.users.within(trx).create(fields);
+      if (made) {
+        await s.audit.append(
+          {
+            type: 'user_created',
+            userId: made.id,
+            actor: actor.actor,
+            ip: actor.caller.ip,
+            userAgent: actor.caller.userAgent,
+            detail: { email: made.email, role: made.role },
+          },
+          trx,
+        );
+      }
+      return made;
+    });
   } catch (err) {
     if (await s.users.findByEmail(input.email)) fail('email_taken');
     throw err;
   }
   if (!user) fail('setup_already_done');
-  await s.audit.append({
-    type: 'user_created',
-    userId: user.id,
-    actor: actor.actor,
-    ip: actor.caller.ip,
-    userAgent: actor.caller.userAgent,
-    detail: { email: user.email, role: user.role },
-  });
   return user;
 }
 

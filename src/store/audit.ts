@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { chainHash, GENESIS_HASH, verifyChain, type ChainCheck } from '../audit/chain.js';
 import type { Store } from './db.js';
-import type { AuditEvent } from './schema.js';
+import type { AuditEvent, Database } from './schema.js';
 
 export interface AuditEntry {
   type: string;
@@ -23,36 +23,42 @@ export class AuditLog {
     private readonly now: () => number,
   ) {}
 
-  async append(entry: AuditEntry): Promise<number> {
+  /**
+   * Appends one event. Given `trx`, the event commits or rolls back with the change it records
+   * (the caller's transaction); otherwise it gets a transaction of its own.
+   */
+  async append(entry: AuditEntry, trx?: Transaction<Database>): Promise<number> {
+    return trx ? this.#append(entry, trx) : this.store.db.transaction().execute((own) => this.#append(entry, own));
+  }
+
+  async #append(entry: AuditEntry, trx: Transaction<Database>): Promise<number> {
     const detail = JSON.stringify(
       Object.fromEntries(Object.entries(entry.detail ?? {}).map(([k, v]) => [k, typeof v === 'string' ? clip(v) : v])),
     );
-    return this.store.db.transaction().execute(async (trx) => {
-      // One writer at a time across instances, so every row links to its true predecessor.
-      if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243001)`.execute(trx);
-      const last = await trx
-        .selectFrom('audit_events')
-        .select(['id', 'hash'])
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const row = {
-        id: (last?.id ?? 0) + 1,
-        at: this.now(),
-        type: entry.type,
-        user_id: entry.userId ?? null,
-        actor: clip(entry.actor),
-        ip: clip(entry.ip),
-        user_agent: clip(entry.userAgent),
-        detail,
-      };
-      const prev = last?.hash ?? GENESIS_HASH;
-      await trx
-        .insertInto('audit_events')
-        .values({ ...row, prev_hash: prev, hash: chainHash(prev, row) })
-        .execute();
-      return row.id;
-    });
+    // One writer at a time across instances, so every row links to its true predecessor.
+    if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243001)`.execute(trx);
+    const last = await trx
+      .selectFrom('audit_events')
+      .select(['id', 'hash'])
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const row = {
+      id: (last?.id ?? 0) + 1,
+      at: this.now(),
+      type: entry.type,
+      user_id: entry.userId ?? null,
+      actor: clip(entry.actor),
+      ip: clip(entry.ip),
+      user_agent: clip(entry.userAgent),
+      detail,
+    };
+    const prev = last?.hash ?? GENESIS_HASH;
+    await trx
+      .insertInto('audit_events')
+      .values({ ...row, prev_hash: prev, hash: chainHash(prev, row) })
+      .execute();
+    return row.id;
   }
 
   async list(opts: { after?: number; limit: number; userId?: string }): Promise<AuditEvent[]> {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { newId } from '../crypto/tokens.js';
 import type { Store } from './db.js';
-import type { User, UserUpdate } from './schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, User, UserUpdate } from './schema.js';
 
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFKC').toLowerCase();
@@ -12,6 +13,11 @@ export class UserRepository {
 
   private get db() {
     return this.store.db;
+  }
+
+  /** The same repository inside a transaction. */
+  within(trx: Transaction<Database>): UserRepository {
+    return new UserRepository({ ...this.store, db: trx });
   }
 
   async create(u: {
@@ -46,12 +52,10 @@ export class UserRepository {
   }
 
   /** Inserts only while the table is empty, so two racing setup requests make one administrator. */
-  async createFirst(u: Parameters<UserRepository['create']>[0]): Promise<User | null> {
-    return this.db.transaction().execute(async (trx) => {
-      const any = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
-      if (any) return null;
-      return new UserRepository({ ...this.store, db: trx }).create(u);
-    });
+  async createFirst(trx: Transaction<Database>, u: Parameters<UserRepository['create']>[0]): Promise<User | null> {
+    const any = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
+    if (any) return null;
+    return this.within(trx).create(u);
   }
 
   async count(): Promise<number> {
