@@ -13,7 +13,7 @@ export async function serve(config: Config): Promise<void> {
   log.info({ address, publicUrl: config.publicUrl, database: services.store.dialect }, `Mamori listening on ${address}`);
   if (setupToken) {
     // Printed once so the operator can claim the fresh install; it is void after setup.
-    log.info({ file: setupTokenFile(config.dataDir) }, `No users yet. Open ${config.publicUrl}/console/setup and use the setup token: ${setupToken}`);
+    log.info({ file: setupTokenFile(config.dataDir) }, `No users yet. Open ${config.publicUrl}/console/#/setup and use the setup token: ${setupToken}`);
   }
   let closing = false;
   const shutdown = async (signal: string) => {
