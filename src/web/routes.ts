@@ -1,9 +1,66 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MamoriError } from '../errors.js';
+import { sendProblem } from '../http/problem.js';
 import type { Services } from '../services.js';
 
-/** The console. */
+/** Where the console's files live: beside this module, so it works from a checkout through tsx. */
+const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+
+/**
+ * The only files served under /console/. Nothing from the request is ever joined onto a path:
+ * a name is looked up here, and a name that is not here is a 404.
+ */
+const FILES: ReadonlyMap<string, string> = new Map([
+  ['index.html', 'text/html; charset=utf-8'],
+  ['app.js', 'text/javascript; charset=utf-8'],
+  ['i18n.js', 'text/javascript; charset=utf-8'],
+  ['console.css', 'text/css; charset=utf-8'],
+]);
+
+/**
+ * Page addresses that also answer with the console's HTML (the app maps them onto its hash
+ * routes), so that links like `/console/setup` in the start-up log and `/console/sign-in` work.
+ */
+const PAGES: ReadonlySet<string> = new Set(['setup', 'sign-in', 'security', 'admin']);
+
+async function sendFile(req: FastifyRequest, reply: FastifyReply, name: string): Promise<FastifyReply> {
+  const type = FILES.get(name);
+  if (type === undefined) return notFound(req, reply);
+  let body: Buffer;
+  try {
+    body = await readFile(STATIC_DIR + name);
+  } catch {
+    return notFound(req, reply);
+  }
+  // `no-cache`: the browser may keep a copy but must ask first; the ETag makes that ask cheap.
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  reply.header('cache-control', 'no-cache').header('etag', etag).header('x-content-type-options', 'nosniff');
+  if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.code(200).type(type).send(body);
+}
+
+function notFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, new MamoriError('not_found', `No route for ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}`));
+}
+
+/** The console: a static single-page app under /console/. */
 export function webRoutes(_s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
+    app.get('/console', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
+    app.get('/console/', { schema: { hide: true } }, async (req, reply) => sendFile(req, reply, 'index.html'));
+    app.get(
+      '/console/:file',
+      { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },
+      async (req, reply) => {
+        const name = req.params.file;
+        if (PAGES.has(name)) return sendFile(req, reply, 'index.html');
+        return sendFile(req, reply, name);
+      },
+    );
   };
 }
