@@ -58,6 +58,9 @@ describe('administration (role admin + aal 2)', () => {
     const now = server.clock.now();
     await u.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(t.body.secret, now), code2: appCode(t.body.secret, now, 1) });
     const id = (await server.services.users.findByEmail('lost@example.com'))!.id;
+    const listed = await admin.get(`/api/v1/admin/users/${id}/mfa-devices`);
+    expect(listed.body).toMatchObject({ limit: 8, devices: [{ id: t.body.id, name: 'Old phone', type: 'totp' }] });
+    expect(listed.text).not.toContain(t.body.secret);
     expect((await admin.delete(`/api/v1/admin/users/${id}/mfa-devices/${t.body.id}`)).status).toBe(204);
     expect((await admin.delete(`/api/v1/admin/users/${id}/mfa-devices/${t.body.id}`)).status).toBe(404);
     expect((await u.get('/api/v1/session')).status).toBe(401);

@@ -130,7 +130,13 @@ describe.skipIf(!hasChromium)('passkeys and security keys in Chromium with a CDP
     const popts = await api(tab.page, 'POST', '/api/v1/sign-in/passkey-options', {});
     expect(popts.body).toMatchObject({ userVerification: 'required' });
     expect(popts.body.allowCredentials ?? []).toEqual([]);
-    const assertion = await getAssertion(tab.page, popts.body);
+    // SEC-35: the user handle is not covered by the signature; a swapped one must not pass.
+    const swapped = await getAssertion(tab.page, popts.body);
+    const otherHandle = Buffer.from('someone else entirely').toString('base64url');
+    const forged = { ...swapped, response: { ...(swapped.response as object), userHandle: otherHandle } };
+    expect((await api(tab.page, 'POST', '/api/v1/sign-in/passkey', { credential: forged })).status).toBe(401);
+    const popts2 = await api(tab.page, 'POST', '/api/v1/sign-in/passkey-options', {});
+    const assertion = await getAssertion(tab.page, popts2.body);
     const signed = await api(tab.page, 'POST', '/api/v1/sign-in/passkey', { credential: assertion });
     expect(signed.status, JSON.stringify(signed.body)).toBe(200);
     expect(signed.body).toMatchObject({ status: 'signed_in', session: { aal: 2, user: { email: 'lena@example.com' } } });
