@@ -125,3 +125,22 @@ describe('invitations', () => {
     await signIn(server, 'invitee@example.com');
   });
 });
+
+describe('the user’s own profile', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('changes name and mail language; later mail follows the language', async () => {
+    await createTestUser(server, 'yuki@example.com');
+    const c = await signIn(server, 'yuki@example.com');
+    expect((await c.patch('/api/v1/me', { locale: 'ja', name: 'ゆき' })).body).toMatchObject({ user: { locale: 'ja', name: 'ゆき' } });
+    expect((await c.patch('/api/v1/me', { locale: 'fr' })).status).toBe(400);
+    expect((await c.patch('/api/v1/me', {})).status).toBe(400);
+    await server.client().post('/api/v1/sign-in', { email: 'yuki@example.com', password: STRONG_PASSWORD });
+    const mail = (await server.outbox()).filter((m) => m.to === 'yuki@example.com').at(-1)!;
+    expect(mail.subject).toMatch(/[ぁ-んァ-ン一-龯]/);
+  });
+});

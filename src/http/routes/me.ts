@@ -3,12 +3,30 @@ import { changePassword } from '../../flows/users.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
-import { Id, Password } from './schemas.js';
+import { Id, Locale, Name, Password, UserSchema } from './schemas.js';
+import { userView } from './views.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
+    app.patch(
+      '/api/v1/me',
+      {
+        schema: {
+          body: Type.Object({ name: Type.Optional(Name), locale: Type.Optional(Locale) }, { additionalProperties: false, minProperties: 1 }),
+          response: { 200: Type.Object({ user: UserSchema }) },
+        },
+      },
+      async (req) => {
+        const { user } = await requireSession(s, req);
+        await s.users.update(user.id, { ...req.body });
+        const caller = callerOf(req);
+        await s.audit.append({ type: 'profile_updated', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { ...req.body } });
+        return { user: userView((await s.users.findById(user.id))!) };
+      },
+    );
+
     app.get(
       '/api/v1/me/sessions',
       {

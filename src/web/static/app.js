@@ -772,6 +772,8 @@ function setLang(lang) {
   } catch {
     // Storage may be off; the choice then lasts for this page.
   }
+  // Signed in, the choice also becomes the language of the security emails.
+  if (state.session && !state.session.mfaSetupRequired) api('PATCH', '/api/v1/me', { locale: lang }).catch(() => {});
   render();
   $('#lang-select')?.focus();
 }
