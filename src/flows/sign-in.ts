@@ -33,7 +33,6 @@ export async function enrolledFactors(s: Services, userId: string): Promise<stri
 function ghostKey(s: Services, email: string): string {
   return `acct:${hmacHex(s.box.deriveKey('ghost-account'), email.trim().toLowerCase())}`;
 }
-const GHOST_WINDOW_MS = 24 * 3_600_000;
 
 async function checkAddress(s: Services, caller: Caller): Promise<void> {
   const { ipFailureLimit, ipFailureWindowMinutes } = s.config;
@@ -86,7 +85,7 @@ async function refuseWrongPassword(s: Services, user: User | undefined, email: s
   await recordAddressFailure(s, caller);
   s.metrics.signIns.inc({ step: 'password', result: 'failure' });
   if (!user) {
-    await s.ipFailures.record(ghostKey(s, email), now, GHOST_WINDOW_MS);
+    await s.ipFailures.recordConsecutive(ghostKey(s, email), now);
     await s.audit.append({
       type: 'sign_in_failed',
       ip: caller.ip,
@@ -136,12 +135,13 @@ async function throttleState(s: Services, user: User | undefined, email: string)
     }
     return;
   }
-  // An unknown email answers exactly like an account with the same history.
+  // An unknown email answers exactly like an account with the same history: its count never
+  // expires (an account's only resets on success or unlock) and its back-off runs from its latest
+  // failure, kept in `window_start` by recordConsecutive.
   const ghost = await s.store.db.selectFrom('ip_failures').selectAll().where('ip', '=', ghostKey(s, email)).executeTakeFirst();
-  if (!ghost || ghost.window_start <= now - GHOST_WINDOW_MS) return;
+  if (!ghost) return;
   if (ghost.failures >= PASSWORD_HARD_LOCK) fail('account_locked', 'Too many failed sign-ins; an administrator must unlock the account');
   const wait = passwordBackoffMs(ghost.failures);
-  // The ghost row keeps only its window start, so its back-off runs from the latest failure we can know of.
   if (wait > 0 && ghost.window_start + wait > now) throw new TooManyAttemptsError(retryAfterSeconds(ghost.window_start + wait, now));
 }
 

@@ -2,10 +2,10 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { MamoriError } from '../errors.js';
 import type { Services } from '../services.js';
-import { errorHandler, sendProblem } from './problem.js';
+import { errorHandler, sendProblem, toProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
@@ -42,6 +42,22 @@ function parseJson(raw: Buffer): unknown {
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route reads a raw body (a Buffer, e.g. a PSKC file) and checks it itself. */
+    rawBody?: boolean;
+  }
+}
+
+/** What a route without a body schema accepts: no body at all (an empty one), or an empty JSON object. */
+function isNoBody(req: FastifyRequest): boolean {
+  const body: unknown = req.body;
+  if (body === undefined) return true;
+  // An empty text/plain body parses to ''; the JSON document `""` does too, and is a body.
+  if (body === '') return !(req.headers['content-type'] ?? '').toLowerCase().includes('json');
+  return typeof body === 'object' && body !== null && Object.getPrototypeOf(body) === Object.prototype && Object.keys(body).length === 0;
+}
+
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
 export async function buildApp(s: Services) {
@@ -51,6 +67,8 @@ export async function buildApp(s: Services) {
     trustProxy: s.config.trustProxy,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.
+    frameworkErrors: (err, _req, reply) => sendProblem(reply, toProblem(err)),
     ajv: {
       // The contract refuses unknown fields and wrong types instead of silently fixing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
@@ -68,8 +86,8 @@ export async function buildApp(s: Services) {
       done(err as Error, undefined);
     }
   });
-  app.addContentTypeParser(['application/pskc+xml', 'application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(['application/pskc+xml', 'application/xml', 'text/xml'], { parseAs: 'buffer' }, (req, body, done) =>
+    req.routeOptions.config.rawBody ? done(null, body) : done(new MamoriError('unsupported_media_type'), undefined),
   );
 
   await app.register(swagger, {
@@ -110,6 +128,12 @@ export async function buildApp(s: Services) {
       }
     }
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+  // The contract refuses unknown input: on a route that takes no body, a body is unknown fields.
+  app.addHook('preValidation', async (req, reply) => {
+    if (!STATE_CHANGING.has(req.method) || req.is404) return;
+    if (req.routeOptions.schema?.body !== undefined || req.routeOptions.config.rawBody) return;
+    if (!isNoBody(req)) return sendProblem(reply, new MamoriError('validation_failed', 'This endpoint takes no request body'));
   });
   app.addHook('onResponse', async (req, reply) => {
     s.metrics.httpDuration.observe(

@@ -32,6 +32,7 @@ export function toProblem(err: unknown): MamoriError {
     FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
     FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
     FST_ERR_BAD_URL: 'validation_failed',
+    FST_ERR_MAX_PARAM_LENGTH: 'validation_failed',
     FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
   };
   const mapped = fe.code ? byCode[fe.code] : undefined;

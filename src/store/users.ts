@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { newId } from '../crypto/tokens.js';
 import type { Store } from './db.js';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database, User, UserUpdate } from './schema.js';
 
 export function normalizeEmail(email: string): string {
@@ -53,6 +53,9 @@ export class UserRepository {
 
   /** Inserts only while the table is empty, so two racing setup requests make one administrator. */
   async createFirst(trx: Transaction<Database>, u: Parameters<UserRepository['create']>[0]): Promise<User | null> {
+    // Under READ COMMITTED two transactions could both see no user and both insert: one at a time.
+    // (SQLite runs one write transaction at a time already.)
+    if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243002)`.execute(trx);
     const any = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
     if (any) return null;
     return this.within(trx).create(u);

@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { credentialReport } from '../../flows/credential-report.js';
-import { removeDevice } from '../../flows/devices.js';
+import { listDevices, removeDevice } from '../../flows/devices.js';
+import { DEVICE_LIMIT } from '../../store/devices.js';
 import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
 import { createUser, inviteUser, localeFrom, unlockUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
@@ -96,6 +97,12 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       return reply.code(204).send();
     });
 
+    app.get('/api/v1/admin/users/:id/mfa-devices', { schema: { params: Type.Object({ id: Id }) } }, async (req) => {
+      await requireAdmin(s, req);
+      const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+      return { devices: await listDevices(s, user), limit: DEVICE_LIMIT };
+    });
+
     app.delete(
       '/api/v1/admin/users/:id/mfa-devices/:deviceId',
       { schema: { params: Type.Object({ id: Id, deviceId: Id }) } },
@@ -110,6 +117,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/api/v1/admin/hardware-tokens',
       {
+        config: { rawBody: true },
         schema: {
           headers: Type.Object({
             'mamori-pskc-key': Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{2}){16,32}$' })),
