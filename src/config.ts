@@ -9,6 +9,8 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
+  /** True when MAMORI_PUBLIC_URL was not given: `serve` then follows the port it really got. */
+  publicUrlDefaulted: boolean;
   dataDir: string;
   databaseUrl: string | undefined;
   smtpUrl: string | undefined;
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     port,
     publicUrl: publicOrigin.origin,
+    publicUrlDefaulted: !env.MAMORI_PUBLIC_URL,
     dataDir,
     databaseUrl,
     smtpUrl,

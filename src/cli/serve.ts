@@ -10,6 +10,10 @@ export async function serve(config: Config): Promise<void> {
   const setupToken = await ensureSetupToken(services);
   const app = await buildApp(services);
   const address = await app.listen({ host: config.host, port: config.port });
+  if (config.publicUrlDefaulted && config.port === 0) {
+    // MAMORI_PORT=0 picked a port only now; the default public URL follows it.
+    config.publicUrl = `http://localhost:${new URL(address).port}`;
+  }
   log.info({ address, publicUrl: config.publicUrl, database: services.store.dialect }, `Mamori listening on ${address}`);
   if (setupToken) {
     // Printed once so the operator can claim the fresh install; it is void after setup.

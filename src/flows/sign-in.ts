@@ -80,26 +80,18 @@ export async function newSession(
   return { token, session, view: sessionView(session, user, s.config.sessionIdleMinutes * 60_000), setupRequired };
 }
 
-async function refuseWrongPassword(s: Services, user: User | undefined, email: string, caller: Caller): Promise<never> {
+/**
+ * One more consecutive wrong password for the account, wherever it was typed (sign-in or a
+ * password change): the back-off, the hard lock at 100, their audit events and the email.
+ */
+export async function countPasswordFailure(s: Services, user: User, caller: Caller, eventType: string): Promise<void> {
   const now = s.clock.now();
-  await recordAddressFailure(s, caller);
-  s.metrics.signIns.inc({ step: 'password', result: 'failure' });
-  if (!user) {
-    await s.ipFailures.recordConsecutive(ghostKey(s, email), now);
-    await s.audit.append({
-      type: 'sign_in_failed',
-      ip: caller.ip,
-      userAgent: caller.userAgent,
-      detail: { reason: 'unknown_user', email: email.slice(0, 254) },
-    });
-    fail('invalid_credentials');
-  }
   const failures = await s.users.recordPasswordFailure(user.id);
   const wait = passwordBackoffMs(failures);
   const hardLock = failures >= PASSWORD_HARD_LOCK;
   if (wait > 0 || hardLock) await s.users.setPasswordBlock(user.id, failures, wait > 0 ? now + wait : null, hardLock);
   await s.audit.append({
-    type: 'sign_in_failed',
+    type: eventType,
     userId: user.id,
     ip: caller.ip,
     userAgent: caller.userAgent,
@@ -114,6 +106,23 @@ async function refuseWrongPassword(s: Services, user: User | undefined, email: s
     await s.audit.append({ type: 'account_locked', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'password', consecutiveFailures: failures } });
     await notify(s, user, { kind: 'account_locked', reason: 'password', at: now, hard: true });
   }
+}
+
+async function refuseWrongPassword(s: Services, user: User | undefined, email: string, caller: Caller): Promise<never> {
+  const now = s.clock.now();
+  await recordAddressFailure(s, caller);
+  s.metrics.signIns.inc({ step: 'password', result: 'failure' });
+  if (!user) {
+    await s.ipFailures.recordConsecutive(ghostKey(s, email), now);
+    await s.audit.append({
+      type: 'sign_in_failed',
+      ip: caller.ip,
+      userAgent: caller.userAgent,
+      detail: { reason: 'unknown_user', email: email.slice(0, 254) },
+    });
+    fail('invalid_credentials');
+  }
+  await countPasswordFailure(s, user, caller, 'sign_in_failed');
   fail('invalid_credentials');
 }
 
@@ -126,7 +135,8 @@ export async function notify(s: Services, user: User, msg: Parameters<Services['
   }
 }
 
-async function throttleState(s: Services, user: User | undefined, email: string): Promise<void> {
+/** Refuses while the account waits out its back-off or is locked (the right password too). */
+export async function throttleState(s: Services, user: User | undefined, email: string): Promise<void> {
   const now = s.clock.now();
   if (user) {
     if (user.password_locked) fail('account_locked', 'Too many failed sign-ins; an administrator must unlock the account');

@@ -5,7 +5,7 @@ import type { Caller } from '../methods/types.js';
 import { setupTokenFile, type Services } from '../services.js';
 import type { User } from '../store/schema.js';
 import { safeEqual, sha256Hex } from '../crypto/tokens.js';
-import { notify } from './sign-in.js';
+import { countPasswordFailure, notify, throttleState } from './sign-in.js';
 
 export type Locale = 'en' | 'ja';
 
@@ -124,10 +124,13 @@ export async function changePassword(
   newPassword: string,
   caller: Caller,
 ): Promise<void> {
+  // A session in the wrong hands must not become an unthrottled password oracle.
+  await throttleState(s, user, user.email);
   if (!(await s.hasher.verify(user.password_hash, currentPassword))) {
-    await s.audit.append({ type: 'password_change_failed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'wrong_current_password' } });
+    await countPasswordFailure(s, user, caller, 'password_change_failed');
     fail('invalid_credentials', 'The current password is not correct');
   }
+  await s.users.clearPasswordFailures(user.id);
   assertStrongPassword(newPassword, user.email);
   const now = s.clock.now();
   await s.users.update(user.id, { password_hash: await s.hasher.hash(newPassword), password_changed_at: now, force_password_change: 0 });

@@ -137,6 +137,8 @@ describe.each(databases)('authenticator apps, recovery codes and hardware tokens
   it.skipIf(skip)('a recovery code works once, and a new set voids the old', async () => {
     await createTestUser(server, 'frank@example.com');
     const c = await signIn(server, 'frank@example.com');
+    // No device yet: no recovery codes either (they would bypass the emailed code).
+    expect((await c.post('/api/v1/me/recovery-codes')).body).toMatchObject({ status: 409, code: 'conflict' });
     const dev = await assignApp(server, c);
     const [rc1, rc2] = dev.recoveryCodes!;
     const a = await startMfaSignIn(server, 'frank@example.com');

@@ -198,3 +198,24 @@ describe.each(databases)('sessions ($name)', ({ name, skip }) => {
     for (const row of all) expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('wrong current passwords at PUT /api/v1/me/password', () => {
+  it('count against the account like wrong sign-ins', async () => {
+    const { startServer: start, createTestUser: create, signIn: enter, STRONG_PASSWORD: pw } = await import('../helpers/server.js');
+    const server = await start();
+    try {
+      await create(server, 'oracle@example.com');
+      const c = await enter(server, 'oracle@example.com');
+      for (let i = 0; i < 5; i++) {
+        expect((await c.put('/api/v1/me/password', { currentPassword: `guess number ${i} is wrong`, newPassword: 'a new and fine pass phrase' })).status).toBe(401);
+      }
+      const blocked = await c.put('/api/v1/me/password', { currentPassword: pw, newPassword: 'a new and fine pass phrase' });
+      expect(blocked.status).toBe(429);
+      expect((await server.client().post('/api/v1/sign-in', { email: 'oracle@example.com', password: pw })).status).toBe(429);
+      const audit = await server.services.audit.list({ limit: 500 });
+      expect(audit.filter((e) => e.type === 'password_change_failed')).toHaveLength(5);
+    } finally {
+      await server.close();
+    }
+  });
+});

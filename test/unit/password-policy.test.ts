@@ -81,3 +81,13 @@ describe('password policy', () => {
     }
   });
 });
+
+describe('passwords built on the email in any order', () => {
+  it('refuses the local part’s words rearranged and padded', async () => {
+    const { checkPassword } = await import('../../src/methods/password/policy.js');
+    expect(checkPassword('owner-mamori123', 'mamori-owner@example.com')).toBe('contains_email');
+    expect(checkPassword('mamoriowner12345', 'mamori-owner@example.com')).toBe('contains_email');
+    expect(checkPassword('owner mamori owner mamori', 'mamori-owner@example.com')).toBe('contains_email');
+    expect(checkPassword('owner of a lonely heart tonight', 'mamori-owner@example.com')).toBeNull();
+  });
+});

@@ -12,6 +12,7 @@ import {
 } from '../../flows/devices.js';
 import { stepUp } from '../../flows/step-up.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
+import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { setSessionCookie } from '../cookies.js';
@@ -142,6 +143,8 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post('/api/v1/me/recovery-codes', async (req) => {
       const auth = await requireSession(s, req);
+      // Without a device, self-made recovery codes would replace the emailed code as a way in.
+      if ((await s.devices.countActive(auth.user.id)) === 0) fail('conflict', 'Assign an MFA device first; recovery codes come with it');
       await requireRecentSecondFactor(s, auth);
       const codes = await s.methods.recoveryCodes.regenerate(auth.user.id);
       const caller = callerOf(req);

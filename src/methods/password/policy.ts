@@ -76,13 +76,15 @@ export function checkPassword(password: string, email: string): WeakReason | nul
       return 'common';
     }
   }
-  const words = [email.split('@')[0] ?? '', ...(email.split('@')[0] ?? '').split(/[._+-]/)]
-    .map((w) => w.toLowerCase())
-    .filter((w) => w.length >= 3);
-  for (const word of new Set(words)) {
-    if (!lower.includes(word)) continue;
-    const rest = lower.split(word).join('');
-    if (rest.length < 8 || isTrivial(rest)) return 'contains_email';
+  // The local part and its pieces ("mamori-owner" → "mamori", "owner"), longest first, so the
+  // words are found in any order: "owner-mamori123" is still built on the address.
+  const local = (email.split('@')[0] ?? '').toLowerCase();
+  const words = [...new Set([local, ...local.split(/[._+-]/)])].filter((w) => w.length >= 3).sort((a, b) => b.length - a.length);
+  let rest = lower;
+  for (const word of words) rest = rest.split(word).join('');
+  if (rest !== lower) {
+    const bare = rest.replace(/[\s._+\-]/g, '');
+    if (bare.length < 8 || isTrivial(bare)) return 'contains_email';
   }
   return null;
 }

@@ -43,8 +43,10 @@ export class RecoveryCodeMethod implements SecondFactorMethod {
       .where('voided_at', 'is', null);
   }
 
+  /** Recovery codes stand in for a device, so they count only while the user holds one. */
   async isEnrolled(userId: string): Promise<boolean> {
-    return (await this.unused(userId).limit(1).executeTakeFirst()) !== undefined;
+    const device = await this.store.db.selectFrom('mfa_devices').select('id').where('user_id', '=', userId).where('status', '=', 'active').limit(1).executeTakeFirst();
+    return device !== undefined && (await this.unused(userId).limit(1).executeTakeFirst()) !== undefined;
   }
 
   async remaining(userId: string): Promise<number> {
