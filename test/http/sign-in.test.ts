@@ -63,7 +63,7 @@ describe.each(databases)('sign-in with password and emailed code ($name)', ({ na
     };
     const known: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       // Alternate, so drift in machine load hits both sides alike; new ghosts keep back-off out of it.
       known.push(await time('bob@example.com'));
       unknown.push(await time(`ghost${i}@example.com`));
