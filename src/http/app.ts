@@ -1,5 +1,5 @@
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyRequest } from 'fastify';
@@ -97,7 +97,8 @@ export async function buildApp(s: Services) {
     },
   });
   await app.register(cookie);
-  await app.register(helmet, {
+  // Built once: @fastify/helmet re-creates this middleware (and re-parses the CSP) per request.
+  const securityHeaders = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -116,6 +117,7 @@ export async function buildApp(s: Services) {
     strictTransportSecurity: s.config.publicUrl.startsWith('https:'),
     crossOriginEmbedderPolicy: false,
   });
+  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
 
   app.addHook('onRequest', async (req, reply) => {
     if (STATE_CHANGING.has(req.method)) {
