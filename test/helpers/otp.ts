@@ -1,4 +1,6 @@
 import jsQRModule from 'jsqr';
+import { expect } from 'vitest';
+import type { Client } from './client.js';
 import { base32Decode } from '../../src/methods/totp/otpauth.js';
 import { hotp, timeStep } from '../../src/methods/totp/otp.js';
 
@@ -37,4 +39,23 @@ export function decodeQrSvg(svg: string): string | null {
   const mod = jsQRModule as unknown as { default?: typeof jsQRModule.default };
   const jsQR = mod.default ?? (jsQRModule as unknown as typeof jsQRModule.default);
   return jsQR(pixels, w, w)?.data ?? null;
+}
+
+export interface AssignedApp {
+  id: string;
+  secret: string;
+  recoveryCodes?: string[];
+}
+
+/** Security credentials → Assign MFA device → authenticator app, as a person does it: two consecutive codes. */
+export async function assignApp(clock: { now(): number }, c: Client, name = 'Phone'): Promise<AssignedApp> {
+  const r = await c.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name });
+  expect(r.status, r.text).toBe(201);
+  const now = clock.now();
+  const a = await c.post<{ recoveryCodes?: string[] }>(`/api/v1/me/mfa-devices/${r.body.id}/activate`, {
+    code1: appCode(r.body.secret, now),
+    code2: appCode(r.body.secret, now, 1),
+  });
+  expect(a.status, a.text).toBe(200);
+  return { id: r.body.id, secret: r.body.secret, ...(a.body.recoveryCodes ? { recoveryCodes: a.body.recoveryCodes } : {}) };
 }

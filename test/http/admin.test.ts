@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appCode } from '../helpers/otp.js';
+import { assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 import type { Client } from '../helpers/client.js';
 
@@ -12,10 +12,7 @@ describe('administration (role admin + aal 2)', () => {
     await createTestUser(server, 'root@example.com', { role: 'admin' });
     await createTestUser(server, 'user@example.com');
     admin = await signIn(server, 'root@example.com');
-    const t = await admin.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name: 'Phone' });
-    adminSecret = t.body.secret;
-    const now = server.clock.now();
-    expect((await admin.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(adminSecret, now), code2: appCode(adminSecret, now, 1) })).status).toBe(200);
+    adminSecret = (await assignApp(server.clock, admin)).secret;
   });
   afterAll(async () => server?.close());
 
@@ -54,9 +51,7 @@ describe('administration (role admin + aal 2)', () => {
   it('deactivates a lost device for a user, who is told by email', async () => {
     await createTestUser(server, 'lost@example.com');
     const u = await signIn(server, 'lost@example.com');
-    const t = await u.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name: 'Old phone' });
-    const now = server.clock.now();
-    await u.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(t.body.secret, now), code2: appCode(t.body.secret, now, 1) });
+    const t = { body: await assignApp(server.clock, u, 'Old phone') };
     const id = (await server.services.users.findByEmail('lost@example.com'))!.id;
     const listed = await admin.get(`/api/v1/admin/users/${id}/mfa-devices`);
     expect(listed.body).toMatchObject({ limit: 8, devices: [{ id: t.body.id, name: 'Old phone', type: 'totp' }] });
@@ -110,9 +105,7 @@ describe('invitations', () => {
   it('a user created without a password gets a single-use link to choose one', async () => {
     await createTestUser(server, 'boss@example.com', { role: 'admin' });
     const admin = await signIn(server, 'boss@example.com');
-    const t = await admin.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name: 'Phone' });
-    const now = server.clock.now();
-    await admin.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(t.body.secret, now), code2: appCode(t.body.secret, now, 1) });
+    await assignApp(server.clock, admin);
     expect((await admin.post('/api/v1/admin/users', { email: 'invitee@example.com', name: 'Invitee' })).status).toBe(201);
     const mail = (await server.outbox()).find((m) => m.to === 'invitee@example.com' && m.kind === 'invitation')!;
     const token = /#\/invite\/([A-Za-z0-9_-]+)/.exec(mail.text)![1]!;

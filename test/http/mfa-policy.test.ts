@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hotp } from '../../src/methods/totp/otp.js';
 import { databases } from '../helpers/db.js';
-import { appCode } from '../helpers/otp.js';
+import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
 describe('MFA enforcement (MAMORI_REQUIRE_MFA=true)', () => {
@@ -45,9 +45,7 @@ describe('timed MFA lock (MAMORI_MFA_LOCK_MINUTES=15) and the hard stop', () => 
   it('lifts after 15 minutes with one more guess each time, and stops for good at 100', async () => {
     await createTestUser(server, 'slow@example.com');
     const c = await signIn(server, 'slow@example.com');
-    const t = await c.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name: 'Phone' });
-    const now = server.clock.now();
-    await c.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(t.body.secret, now), code2: appCode(t.body.secret, now, 1) });
+    const t = { body: await assignApp(server.clock, c) };
     const attempt = async (code: string) => {
       const x = server.client();
       await x.post('/api/v1/sign-in', { email: 'slow@example.com', password: STRONG_PASSWORD });
@@ -126,9 +124,7 @@ describe.each(databases)('two instances sharing one database ($name)', ({ name, 
   it.skipIf(skip)('accepts a TOTP code once across instances and shares the failure budget', async () => {
     await createTestUser(a, 'twin@example.com');
     const c = await signIn(a, 'twin@example.com');
-    const t = await c.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name: 'Phone' });
-    const now = a.clock.now();
-    await c.post(`/api/v1/me/mfa-devices/${t.body.id}/activate`, { code1: appCode(t.body.secret, now), code2: appCode(t.body.secret, now, 1) });
+    const t = { body: await assignApp(a.clock, c) };
     a.clock.advance(60_000);
     const start = async (server: TestServer) => {
       const x = server.client();

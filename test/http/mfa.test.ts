@@ -2,24 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases } from '../helpers/db.js';
-import { appCode, decodeQrSvg } from '../helpers/otp.js';
+import { appCode, assignApp as assignAppWith, decodeQrSvg, type AssignedApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 import type { Client } from '../helpers/client.js';
 import { hotp } from '../../src/methods/totp/otp.js';
 
-type Enrolled = { id: string; secret: string; recoveryCodes?: string[] };
-
-async function assignApp(server: TestServer, c: Client, name = 'Phone'): Promise<Enrolled> {
-  const r = await c.post<{ id: string; secret: string }>('/api/v1/me/mfa-devices/totp', { name });
-  expect(r.status).toBe(201);
-  const now = server.clock.now();
-  const a = await c.post<{ recoveryCodes?: string[] }>(`/api/v1/me/mfa-devices/${r.body.id}/activate`, {
-    code1: appCode(r.body.secret, now),
-    code2: appCode(r.body.secret, now, 1),
-  });
-  expect(a.status, JSON.stringify(a.body)).toBe(200);
-  return { id: r.body.id, secret: r.body.secret, ...(a.body.recoveryCodes ? { recoveryCodes: a.body.recoveryCodes } : {}) };
-}
+type Enrolled = AssignedApp;
+const assignApp = (server: TestServer, c: Client, name?: string) => assignAppWith(server.clock, c, name);
 
 async function startMfaSignIn(server: TestServer, email: string): Promise<Client> {
   const c = server.client();
