@@ -50,34 +50,48 @@ export async function recordAddressFailure(s: Services, caller: Caller): Promise
   await s.ipFailures.record(caller.ip, s.clock.now(), s.config.ipFailureWindowMinutes * 60_000);
 }
 
+/**
+ * Opens a session. With `completing`, the half-finished sign-in is completed in the same
+ * transaction as the session and its audit event, and only one caller can do that: the others
+ * get undefined.
+ */
 export async function newSession(
   s: Services,
   user: User,
   level: { aal: number; amr: string[]; mfaVerified: boolean },
   caller: Caller,
-): Promise<{ token: string; session: Session; view: SessionView; setupRequired: boolean }> {
+  completing?: string,
+): Promise<{ token: string; session: Session; view: SessionView; setupRequired: boolean } | undefined> {
   const now = s.clock.now();
   const setupRequired = s.config.requireMfa && level.aal < 2 && (await enrolledFactors(s, user.id)).length === 0;
-  const { token, session } = await s.sessions.create({
-    userId: user.id,
-    aal: level.aal,
-    amr: level.amr,
-    mfaSetupOnly: setupRequired,
-    now,
-    mfaVerifiedAt: level.mfaVerified ? now : null,
-    ip: caller.ip,
-    userAgent: caller.userAgent,
+  const made = await s.store.db.transaction().execute(async (trx) => {
+    if (completing !== undefined && !(await s.signIns.within(trx).complete(completing, now))) return undefined;
+    const created = await s.sessions.within(trx).create({
+      userId: user.id,
+      aal: level.aal,
+      amr: level.amr,
+      mfaSetupOnly: setupRequired,
+      now,
+      mfaVerifiedAt: level.mfaVerified ? now : null,
+      ip: caller.ip,
+      userAgent: caller.userAgent,
+    });
+    await s.users.within(trx).update(user.id, { last_sign_in_at: now });
+    await s.audit.append(
+      {
+        type: 'sign_in_succeeded',
+        userId: user.id,
+        ip: caller.ip,
+        userAgent: caller.userAgent,
+        detail: { aal: level.aal, amr: level.amr.join(' '), sessionId: created.session.id },
+      },
+      trx,
+    );
+    return created;
   });
-  await s.users.update(user.id, { last_sign_in_at: now });
-  await s.audit.append({
-    type: 'sign_in_succeeded',
-    userId: user.id,
-    ip: caller.ip,
-    userAgent: caller.userAgent,
-    detail: { aal: level.aal, amr: level.amr.join(' '), sessionId: session.id },
-  });
+  if (!made) return undefined;
   s.metrics.signIns.inc({ step: 'complete', result: 'success' });
-  return { token, session, view: sessionView(session, user, s.config.sessionIdleMinutes * 60_000), setupRequired };
+  return { ...made, view: sessionView(made.session, user, s.config.sessionIdleMinutes * 60_000), setupRequired };
 }
 
 /**
@@ -196,7 +210,7 @@ export async function signInWithPassword(s: Services, email: string, password: s
     return { status: 'mfa_required', methods: factors, signInToken: token };
   }
   if (s.config.emailCode === 'off') {
-    const made = await newSession(s, user, { aal: 1, amr: ['pwd'], mfaVerified: false }, caller);
+    const made = (await newSession(s, user, { aal: 1, amr: ['pwd'], mfaVerified: false }, caller))!;
     return { status: made.setupRequired ? 'mfa_setup_required' : 'signed_in', sessionToken: made.token, session: made.view };
   }
   const { token, transaction } = await s.signIns.start({ userId: user.id, step: 'email_code', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
@@ -222,7 +236,8 @@ export async function signInWithEmailCode(s: Services, signInToken: string | und
     await s.audit.append({ type: 'sign_in_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'email_code_hourly_cap' } });
     throw new TooManyAttemptsError(3600, 'Too many wrong codes this hour');
   }
-  if (result !== 'ok' || !(await s.signIns.complete(transaction.id, now))) {
+  const made = result === 'ok' ? await newSession(s, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller, transaction.id) : undefined;
+  if (!made) {
     s.metrics.signIns.inc({ step: 'email_code', result: 'failure' });
     await recordAddressFailure(s, caller);
     await s.audit.append({
@@ -234,7 +249,6 @@ export async function signInWithEmailCode(s: Services, signInToken: string | und
     });
     fail('invalid_code');
   }
-  const made = await newSession(s, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller);
   return { status: made.setupRequired ? 'mfa_setup_required' : 'signed_in', sessionToken: made.token, session: made.view };
 }
 
@@ -258,9 +272,9 @@ export async function signInWithSecondFactor(
     if (err instanceof MamoriError && err.code === 'invalid_code') await s.signIns.recordFailure(transaction.id, MFA_TRIES_PER_SIGN_IN, now);
     throw err;
   }
-  if (!(await s.signIns.complete(transaction.id, s.clock.now()))) fail('invalid_code', 'This sign-in is already complete; start again');
   const amr = [...new Set([...(JSON.parse(transaction.amr) as string[]), ...verified.amr, 'mfa'])];
-  const made = await newSession(s, user, { aal: 2, amr, mfaVerified: true }, caller);
+  const made = await newSession(s, user, { aal: 2, amr, mfaVerified: true }, caller, transaction.id);
+  if (!made) fail('invalid_code', 'This sign-in is already complete; start again');
   return { status: 'signed_in', sessionToken: made.token, session: made.view };
 }
 
@@ -288,6 +302,6 @@ export async function signInWithPasskey(s: Services, credential: Parameters<Serv
   }
   const user = await s.users.findById(result.userId);
   if (!user || user.disabled) fail('invalid_credentials', 'The passkey was not accepted');
-  const made = await newSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true }, caller);
+  const made = (await newSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true }, caller))!;
   return { status: 'signed_in', sessionToken: made.token, session: made.view };
 }

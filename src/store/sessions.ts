@@ -1,6 +1,7 @@
 import { newId, newToken, sha256Hex } from '../crypto/tokens.js';
 import type { Store } from './db.js';
-import type { Session } from './schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, Session } from './schema.js';
 
 export interface SessionLimits {
   idleMs: number;
@@ -15,6 +16,11 @@ export class SessionRepository {
 
   private get db() {
     return this.store.db;
+  }
+
+  /** The same repository inside a transaction. */
+  within(trx: Transaction<Database>): SessionRepository {
+    return new SessionRepository({ ...this.store, db: trx }, this.limits);
   }
 
   async create(s: {

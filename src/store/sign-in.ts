@@ -1,6 +1,7 @@
 import { newId, newToken, sha256Hex } from '../crypto/tokens.js';
 import type { Store } from './db.js';
-import type { SignInTransaction } from './schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, SignInTransaction } from './schema.js';
 
 /** Half-finished sign-ins: password accepted, a second step pending. Server-side, single use. */
 export class SignInRepository {
@@ -8,6 +9,11 @@ export class SignInRepository {
 
   private get db() {
     return this.store.db;
+  }
+
+  /** The same repository inside a transaction. */
+  within(trx: Transaction<Database>): SignInRepository {
+    return new SignInRepository({ ...this.store, db: trx });
   }
 
   async start(t: {
