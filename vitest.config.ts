@@ -8,6 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: two workers keep argon2 and the servers from starving each other.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
