@@ -61,6 +61,27 @@ function isNoBody(req: FastifyRequest): boolean {
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
 export async function buildApp(s: Services) {
+  // Built once: @fastify/helmet re-creates this middleware (and re-parses the CSP) per request.
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    strictTransportSecurity: s.config.publicUrl.startsWith('https:'),
+    crossOriginEmbedderPolicy: false,
+  });
+
   const app = Fastify({
     loggerInstance: s.log,
     bodyLimit: s.config.bodyLimitBytes,
@@ -68,7 +89,8 @@ export async function buildApp(s: Services) {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.
-    frameworkErrors: (err, _req, reply) => sendProblem(reply, toProblem(err)),
+    // Errors Fastify raises before routing (bad URL, oversize parameter) carry the same headers.
+    frameworkErrors: (err, req, reply) => securityHeaders(req.raw, reply.raw, () => void sendProblem(reply, toProblem(err))),
     ajv: {
       // The contract refuses unknown fields and wrong types instead of silently fixing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
@@ -97,26 +119,6 @@ export async function buildApp(s: Services) {
     },
   });
   await app.register(cookie);
-  // Built once: @fastify/helmet re-creates this middleware (and re-parses the CSP) per request.
-  const securityHeaders = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    strictTransportSecurity: s.config.publicUrl.startsWith('https:'),
-    crossOriginEmbedderPolicy: false,
-  });
   app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
 
   app.addHook('onRequest', async (req, reply) => {

@@ -461,3 +461,20 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
     expect((await fresh.get('/api/v1/session')).status).toBe(200);
   });
 });
+
+describe('errors raised before routing', () => {
+  it('are problem+json with the same security headers', async () => {
+    const server = await startServer();
+    try {
+      for (const path of ['/api/v1/me/sessions/%zz', `/api/v1/me/sessions/${'x'.repeat(300)}`]) {
+        const r = await server.client().delete(path);
+        expect(r.status).toBe(400);
+        expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(r.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+        expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
