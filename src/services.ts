@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
@@ -81,7 +82,7 @@ export async function createServices(
   const mailer =
     opts.mailer ??
     createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, publicUrl: config.publicUrl, productName: config.issuer, logger: log });
-  const audit = new AuditLog(store, () => clock.now());
+  const audit = new AuditLog(store, () => clock.now(), `${hostname()}:${process.pid}`);
   const users = new UserRepository(store);
   const emailCodes = new EmailCodeRepository(store);
   const hasher = new PasswordHasher();

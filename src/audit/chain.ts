@@ -10,6 +10,8 @@ export interface ChainedFields {
   ip: string | null;
   user_agent: string | null;
   detail: string;
+  /** Added later; rows without it hash exactly as before, so older chains still verify. */
+  instance?: string | null;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -19,7 +21,9 @@ export const GENESIS_HASH = '0'.repeat(64);
  * so a newline in a user-supplied field cannot end one record and start a forged one.
  */
 export function chainHash(prevHash: string, e: ChainedFields): string {
-  const canonical = JSON.stringify([e.id, e.at, e.type, e.user_id, e.actor, e.ip, e.user_agent, e.detail]);
+  const fields: unknown[] = [e.id, e.at, e.type, e.user_id, e.actor, e.ip, e.user_agent, e.detail];
+  if (e.instance != null) fields.push(e.instance);
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
 

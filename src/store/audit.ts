@@ -21,6 +21,7 @@ export class AuditLog {
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
+    private readonly instance: string | null = null,
   ) {}
 
   /**
@@ -52,6 +53,7 @@ export class AuditLog {
       ip: clip(entry.ip),
       user_agent: clip(entry.userAgent),
       detail,
+      instance: this.instance,
     };
     const prev = last?.hash ?? GENESIS_HASH;
     await trx

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import pg from 'pg';
 import { initial } from './migrations/001-initial.js';
 import { invitations } from './migrations/002-invitations.js';
+import { auditInstance } from './migrations/003-audit-instance.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -41,7 +42,7 @@ export function openStore(opts: { databaseUrl?: string | undefined; dataDir: str
 class InCodeMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': initial(this.dialect), '002-invitations': invitations };
+    return { '001-initial': initial(this.dialect), '002-invitations': invitations, '003-audit-instance': auditInstance };
   }
 }
 

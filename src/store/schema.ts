@@ -154,6 +154,7 @@ export interface AuditEventsTable {
   ip: string | null;
   user_agent: string | null;
   detail: string;
+  instance: string | null;
   prev_hash: string;
   hash: string;
 }

@@ -84,12 +84,16 @@ describe('administration (role admin + aal 2)', () => {
   it('pages through the audit log and verifies its chain; an edited row breaks it', async () => {
     const first = await admin.get<{ events: Array<{ id: number; type: string }>; next: number | null }>('/api/v1/admin/audit?limit=5');
     expect(first.body.events).toHaveLength(5);
+    // Every event names the instance (host:pid) that wrote it.
+    for (const e of first.body.events as Array<{ instance?: string }>) expect(e.instance).toMatch(/^.+:\d+$/);
     expect(first.body.next).toBe(first.body.events[4]!.id);
     const second = await admin.get<{ events: Array<{ id: number }> }>(`/api/v1/admin/audit?after=${first.body.next}&limit=5`);
     expect(second.body.events[0]!.id).toBe(first.body.next! + 1);
     expect((await admin.get('/api/v1/admin/audit?limit=abc')).status).toBe(400);
     const ok = await admin.get('/api/v1/admin/audit/verify');
     expect(ok.body).toMatchObject({ valid: true });
+    await server.services.store.db.updateTable('audit_events').set({ instance: 'elsewhere:1' }).where('id', '=', 4).execute();
+    expect((await admin.get('/api/v1/admin/audit/verify')).body).toMatchObject({ valid: false, firstBrokenId: 4 });
     await server.services.store.db.updateTable('audit_events').set({ detail: '{"forged":true}' }).where('id', '=', 3).execute();
     expect((await admin.get('/api/v1/admin/audit/verify')).body).toMatchObject({ valid: false, firstBrokenId: 3 });
   });

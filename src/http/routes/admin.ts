@@ -177,6 +177,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
             type: e.type,
             userId: e.user_id,
             actor: e.actor,
+            instance: e.instance,
             ip: e.ip,
             userAgent: e.user_agent,
             detail: JSON.parse(e.detail) as Record<string, unknown>,
