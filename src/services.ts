@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -134,16 +134,10 @@ export function setupTokenFile(dataDir: string): string {
 export async function ensureSetupToken(s: Services): Promise<string | undefined> {
   const file = setupTokenFile(s.config.dataDir);
   if ((await s.users.count()) > 0) {
-    if (existsSync(file)) rmSync(file, { force: true });
+    rmSync(file, { force: true });
     return undefined;
   }
-  return ensureSetupTokenFile(file);
-}
-
-function ensureSetupTokenFile(file: string): string {
-  const token = ensureSecretFile(file, () => randomBytes(24).toString('base64url'));
-  chmodSync(file, 0o600);
-  return token;
+  return ensureSecretFile(file, () => randomBytes(24).toString('base64url'));
 }
 
 export function readSetupToken(dataDir: string): string | undefined {
