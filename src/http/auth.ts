@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../errors.js';
+import { enrolledFactors } from '../flows/sign-in.js';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
@@ -45,15 +46,9 @@ export const STEP_UP_WINDOW_MS = 15 * 60_000;
  * these need it within the last 15 minutes.
  */
 export async function requireRecentSecondFactor(s: Services, auth: Authenticated): Promise<void> {
-  const hasFactor = await hasSecondFactor(s, auth.user.id);
-  if (!hasFactor) return;
+  if ((await enrolledFactors(s, auth.user.id)).length === 0) return;
   const at = auth.session.mfa_verified_at;
   if (at === null || s.clock.now() - at > STEP_UP_WINDOW_MS) {
     fail('step_up_required', 'Confirm with your MFA device first (POST /api/v1/me/step-up)');
   }
-}
-
-async function hasSecondFactor(s: Services, userId: string): Promise<boolean> {
-  for (const m of s.methods.secondFactors.values()) if (await m.isEnrolled(userId)) return true;
-  return false;
 }
