@@ -59,7 +59,6 @@ export interface RenderedMail {
   html: string;
 }
 
-
 function footer(locale: Locale, P: string, site: string): Block[] {
   return locale === 'ja'
     ? [
