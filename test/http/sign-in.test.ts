@@ -150,3 +150,22 @@ describe.each(databases)('sign-in with password and emailed code ($name)', ({ na
     expect((await replay.get('/api/v1/session')).status).toBe(401);
   });
 });
+
+describe('password hashes follow the current parameters', () => {
+  it('re-hashes at sign-in when the stored hash used other argon2 parameters', async () => {
+    const { hash } = await import('@node-rs/argon2');
+    const server = await startServer();
+    try {
+      const user = await createTestUser(server, 'old@example.com');
+      const weakOld = await hash(STRONG_PASSWORD, { memoryCost: 4096, timeCost: 1, parallelism: 1 });
+      await server.services.users.update(user.id, { password_hash: weakOld });
+      await signIn(server, 'old@example.com');
+      const after = (await server.services.users.findById(user.id))!.password_hash!;
+      expect(after).not.toBe(weakOld);
+      expect(after).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      await signIn(server, 'old@example.com');
+    } finally {
+      await server.close();
+    }
+  });
+});
