@@ -2,6 +2,7 @@ import { TestClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { createServices, ensureSetupToken, setupTokenFile } from '../services.js';
+import { purgeExpired } from '../flows/housekeeping.js';
 
 export async function serve(config: Config): Promise<void> {
   const services = await createServices(config, config.testClock ? { clock: new TestClock() } : {});
@@ -19,10 +20,17 @@ export async function serve(config: Config): Promise<void> {
     // Printed once so the operator can claim the fresh install; it is void after setup.
     log.info({ file: setupTokenFile(config.dataDir) }, `No users yet. Open ${config.publicUrl}/console/#/setup and use the setup token: ${setupToken}`);
   }
+  // Housekeeping: expired sign-ins, challenges, sessions and quiet counters; never blocks exit.
+  const purge = () =>
+    purgeExpired(services).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'housekeeping failed'));
+  await purge();
+  const housekeeping = setInterval(() => void purge(), 10 * 60_000);
+  housekeeping.unref();
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
+    clearInterval(housekeeping);
     log.info({ signal }, 'shutting down');
     await app.close();
     await services.close();

@@ -95,7 +95,8 @@ export class DeviceRepository {
   }
 
   /** Pending devices older than the limit are discarded. */
-  async discardStalePending(before: number): Promise<void> {
-    await this.db.deleteFrom('mfa_devices').where('status', '=', 'pending').where('created_at', '<=', before).execute();
+  async discardStalePending(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('mfa_devices').where('status', '=', 'pending').where('created_at', '<=', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }

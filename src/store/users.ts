@@ -53,9 +53,17 @@ export class UserRepository {
 
   /** Inserts only while the table is empty, so two racing setup requests make one administrator. */
   async createFirst(trx: Transaction<Database>, u: Parameters<UserRepository['create']>[0]): Promise<User | null> {
-    // Under READ COMMITTED two transactions could both see no user and both insert: one at a time.
-    // (SQLite runs one write transaction at a time already.)
+    // Two transactions could both see no user and both insert: take the write lock first. On
+    // PostgreSQL an advisory lock; on SQLite a write as the first statement, so a second process
+    // waits (busy timeout) instead of failing on a stale read snapshot.
     if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243002)`.execute(trx);
+    else {
+      await trx
+        .insertInto('settings')
+        .values({ key: 'first_user_at', value: String(u.now) })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+    }
     const any = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
     if (any) return null;
     return this.within(trx).create(u);
