@@ -23,20 +23,21 @@ export async function verifySecondFactor(
   caller: Caller,
   purpose: 'sign_in' | 'step_up',
 ): Promise<VerifiedFactor> {
-  if (mfaLocked(s, user)) {
-    s.metrics.mfaVerifications.inc({ method: body.method, result: 'locked' });
-    await s.audit.append({ type: 'mfa_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'mfa_locked', method: body.method, purpose } });
+  const method = s.methods.secondFactors.get(body.method as SecondFactorId);
+  if (!method) fail('validation_failed', `Unknown method "${body.method.slice(0, 40)}"`);
+  if (method.guessable && mfaLocked(s, user)) {
+    s.metrics.mfaVerifications.inc({ method: method.id, result: 'locked' });
+    await s.audit.append({ type: 'mfa_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'mfa_locked', method: method.id, purpose } });
     fail('mfa_locked', 'Too many wrong codes; an administrator must unlock the account');
   }
-  if (user.mfa_locked_at !== null) {
+  if (method.guessable && user.mfa_locked_at !== null) {
     // The timed lock ran out: start a fresh count below the lock threshold, keep the hard-stop total.
     await s.store.db.updateTable('users').set({ mfa_locked_at: null }).where('id', '=', user.id).execute();
   }
-  const method = s.methods.secondFactors.get(body.method as SecondFactorId);
-  if (!method) fail('validation_failed', `Unknown method "${body.method.slice(0, 40)}"`);
   const verified = (await method.isEnrolled(user.id)) ? await method.verify(user, body, caller, purpose) : null;
   if (verified) {
-    await s.users.clearMfaFailures(user.id);
+    // Only the factor the count is about resets it: a passkey doesn't wipe an attacker's code guesses.
+    if (method.guessable) await s.users.clearMfaFailures(user.id);
     s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
     await s.audit.append({
       type: purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified',
@@ -52,8 +53,14 @@ export async function verifySecondFactor(
     }
     return verified;
   }
-  const failures = await s.users.recordMfaFailure(user.id);
   await recordAddressFailure(s, caller);
+  if (!method.guessable) {
+    // A refused assertion (replay, wrong origin, clone) is audited, but it is not a guess.
+    s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
+    await s.audit.append({ type: 'mfa_failed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { method: method.id, purpose } });
+    fail('invalid_code');
+  }
+  const failures = await s.users.recordMfaFailure(user.id);
   s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
   await s.audit.append({
     type: 'mfa_failed',

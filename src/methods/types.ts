@@ -21,6 +21,12 @@ export interface VerifiedFactor {
  */
 export interface SecondFactorMethod {
   readonly id: SecondFactorId;
+  /**
+   * True for proofs an attacker could guess (codes): their failures count toward the account's
+   * MFA lock, and the lock refuses them. A signed WebAuthn assertion cannot be guessed, so a
+   * lock an attacker provoked with wrong codes doesn't shut out the owner's security key.
+   */
+  readonly guessable: boolean;
   /** True when the user holds an active credential of this kind. */
   isEnrolled(userId: string): Promise<boolean>;
   /**

@@ -101,6 +101,17 @@ describe.skipIf(!hasChromium)('passkeys and security keys in Chromium with a CDP
     await tab.page.goto(`${server.config.publicUrl}/healthz`);
     expect((await api(tab.page, 'POST', '/api/v1/sign-in/mfa', { method: 'webauthn', credential: phished })).status).toBe(401);
 
+    // Someone with the password provokes the MFA lock with wrong codes: codes are refused
+    // from then on, but the owner's security key (which cannot be guessed) still works.
+    for (let i = 0; i < 10; i++) {
+      await api(tab.page, 'POST', '/api/v1/sign-in', { email: 'ken@example.com', password: STRONG_PASSWORD });
+      await api(tab.page, 'POST', '/api/v1/sign-in/mfa', { method: 'recovery_code', code: 'aaaaa-aaaaa' });
+    }
+    await api(tab.page, 'POST', '/api/v1/sign-in', { email: 'ken@example.com', password: STRONG_PASSWORD });
+    expect((await api(tab.page, 'POST', '/api/v1/sign-in/mfa', { method: 'recovery_code', code: (reg.body.recoveryCodes as string[])[0] })).body).toMatchObject({ status: 423, code: 'mfa_locked' });
+    const despiteLock = await signInWithKey(tab, 'ken@example.com');
+    expect(despiteLock.status, JSON.stringify(despiteLock.body)).toBe(200);
+
     // A clone: the same key with its counter wound back is refused, audited and notified.
     const { credentials } = await tab.cdp.send('WebAuthn.getCredentials', { authenticatorId: tab.authenticatorId });
     const original = credentials[0]!;

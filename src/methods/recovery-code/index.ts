@@ -27,6 +27,7 @@ export function normalizeRecoveryCode(input: string): string | null {
  */
 export class RecoveryCodeMethod implements SecondFactorMethod {
   readonly id = 'recovery_code' as const;
+  readonly guessable = true;
 
   constructor(
     private readonly store: Store,

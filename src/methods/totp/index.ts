@@ -37,6 +37,7 @@ export function currentStep(d: Pick<MfaDevice, 'period' | 't0'>, now: number): b
  */
 export class OtpMethod implements SecondFactorMethod {
   readonly id = 'totp' as const;
+  readonly guessable = true;
 
   constructor(
     private readonly devices: DeviceRepository,

@@ -81,6 +81,7 @@ function amrOf(d: Pick<MfaDevice, 'backup_eligible'>, userVerified: boolean): st
  */
 export class WebauthnMethod implements SecondFactorMethod {
   readonly id = 'webauthn' as const;
+  readonly guessable = false;
 
   constructor(
     private readonly store: Store,
