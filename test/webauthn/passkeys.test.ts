@@ -154,6 +154,15 @@ describe.skipIf(!hasChromium)('passkeys and security keys in Chromium with a CDP
     expect((signed.body.session as { amr: string[] }).amr).toEqual(expect.arrayContaining(['user', 'mfa']));
     expect((await api(tab.page, 'POST', '/api/v1/sign-in/passkey', { credential: assertion })).status).toBe(401);
 
+    // Strangers hammering the password lock the password (423), not the passkey.
+    const lena = (await server.services.users.findByEmail('lena@example.com'))!;
+    await server.services.users.update(lena.id, { password_failures: 100, password_locked: 1 });
+    expect((await api(tab.page, 'POST', '/api/v1/sign-in', { email: 'lena@example.com', password: STRONG_PASSWORD })).status).toBe(423);
+    const again = await api(tab.page, 'POST', '/api/v1/sign-in/passkey-options', {});
+    const stillIn = await api(tab.page, 'POST', '/api/v1/sign-in/passkey', { credential: await getAssertion(tab.page, again.body) });
+    expect(stillIn.status, JSON.stringify(stillIn.body)).toBe(200);
+    await server.services.users.unlock(lena.id);
+
     // Another user replays Lena's attestation with their own challenge (attestation "none" signs nothing).
     await createTestUser(server, 'mika@example.com');
     const other = await pageWithAuthenticator(browser, server.config.publicUrl, 'passkey');
