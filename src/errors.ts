@@ -13,6 +13,7 @@ const problems = {
   forbidden: [403, 'Not allowed'],
   forbidden_origin: [403, 'Cross-site request refused'],
   step_up_required: [403, 'A recent second factor is required'],
+  reauthentication_required: [403, 'Sign in again first'],
   mfa_setup_required: [403, 'An MFA device must be assigned first'],
   not_found: [404, 'Not found'],
   setup_already_done: [409, 'Setup is already done'],

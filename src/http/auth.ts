@@ -40,6 +40,19 @@ export async function requireAdmin(s: Services, req: FastifyRequest): Promise<Au
 
 /** How recent a second factor must be for sensitive changes (NIST 800-63B asks for ≤ 20 min). */
 export const STEP_UP_WINDOW_MS = 15 * 60_000;
+/** Binding a first authenticator needs a sign-in at most this old (NIST 800-63B 6.1.2.1). */
+export const FIRST_DEVICE_WINDOW_MS = 20 * 60_000;
+
+/**
+ * Assigning an MFA device: with a device already, a second factor within 15 minutes; for the
+ * first one, a sign-in within 20 minutes, so a session left open long ago cannot bind one.
+ */
+export async function requireRecentAuthForBinding(s: Services, auth: Authenticated): Promise<void> {
+  if ((await enrolledFactors(s, auth.user.id)).length > 0) return requireRecentSecondFactor(s, auth);
+  if (s.clock.now() - auth.session.signed_in_at > FIRST_DEVICE_WINDOW_MS) {
+    fail('reauthentication_required', 'Sign in again to assign your first MFA device');
+  }
+}
 
 /**
  * Removing a device, new recovery codes, a new password: for a user who holds a second factor,

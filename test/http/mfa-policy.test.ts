@@ -148,3 +148,26 @@ describe.each(databases)('two instances sharing one database ($name)', ({ name, 
     expect((await y.post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(t.body.secret, a.clock.now()) })).status).toBe(423);
   });
 });
+
+describe('binding a first MFA device needs a recent sign-in (NIST 800-63B 6.1.2.1)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('refuses a session signed in more than 20 minutes ago, and accepts a fresh one', async () => {
+    await createTestUser(server, 'late@example.com');
+    const c = await signIn(server, 'late@example.com');
+    for (let i = 0; i < 3; i++) {
+      server.clock.advance(7 * 60_000);
+      expect((await c.get('/api/v1/session')).status).toBe(200); // active, not idle
+    }
+    for (const path of ['/api/v1/me/mfa-devices/totp', '/api/v1/me/mfa-devices/webauthn-options']) {
+      const r = await c.post(path, path.endsWith('totp') ? { name: 'Phone' } : {});
+      expect(r.body, path).toMatchObject({ status: 403, code: 'reauthentication_required' });
+    }
+    const fresh = await signIn(server, 'late@example.com');
+    await assignApp(server.clock, fresh);
+  });
+});

@@ -14,7 +14,7 @@ import { stepUp } from '../../flows/step-up.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
+import { callerOf, requireRecentAuthForBinding, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { setSessionCookie } from '../cookies.js';
 import { Code, Empty, Id, Name, SessionSchema } from './schemas.js';
 
@@ -53,7 +53,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
       { schema: { body: Type.Object({ name: Name }, { additionalProperties: false }) } },
       async (req, reply) => {
         const auth = await requireSession(s, req, enrolling);
-        await requireRecentSecondFactor(s, auth);
+        await requireRecentAuthForBinding(s, auth);
         return reply.code(201).send(await startAuthenticatorApp(s, auth.user, req.body.name, callerOf(req)));
       },
     );
@@ -74,7 +74,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
       { schema: { body: Type.Object({ name: Name, serial: Type.String({ minLength: 1, maxLength: 64 }), ...CodePair }, { additionalProperties: false }) } },
       async (req, reply) => {
         const auth = await requireSession(s, req, enrolling);
-        await requireRecentSecondFactor(s, auth);
+        await requireRecentAuthForBinding(s, auth);
         const r = await assignHardwareToken(s, auth.user, auth.session, req.body, callerOf(req));
         if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
         return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
@@ -83,7 +83,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post('/api/v1/me/mfa-devices/webauthn-options', { schema: { body: Type.Optional(Empty) } }, async (req) => {
       const auth = await requireSession(s, req, enrolling);
-      await requireRecentSecondFactor(s, auth);
+      await requireRecentAuthForBinding(s, auth);
       return webauthnRegistrationOptions(s, auth.user);
     });
 
@@ -92,7 +92,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
       { schema: { body: Type.Object({ name: Name, credential: Credential }, { additionalProperties: false }) } },
       async (req, reply) => {
         const auth = await requireSession(s, req, enrolling);
-        await requireRecentSecondFactor(s, auth);
+        await requireRecentAuthForBinding(s, auth);
         const r = await assignWebauthn(s, auth.user, auth.session, req.body.name, req.body.credential as never, callerOf(req));
         if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
         return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
