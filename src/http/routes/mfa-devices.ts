@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import {
   activateAuthenticatorApp,
   assignHardwareToken,
@@ -93,7 +94,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
       async (req, reply) => {
         const auth = await requireSession(s, req, enrolling);
         await requireRecentAuthForBinding(s, auth);
-        const r = await assignWebauthn(s, auth.user, auth.session, req.body.name, req.body.credential as never, callerOf(req));
+        const r = await assignWebauthn(s, auth.user, auth.session, req.body.name, req.body.credential as unknown as RegistrationResponseJSON, callerOf(req));
         if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
         return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
       },

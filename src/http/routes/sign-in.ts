@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyReply } from 'fastify';
 import {
   secondFactorWebauthnOptions,
@@ -82,7 +83,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/api/v1/sign-in/passkey',
       { schema: { body: Type.Object({ credential: Credential }, { additionalProperties: false }), response: { 200: StepAnswer } } },
-      async (req, reply) => answer(reply, await signInWithPasskey(s, req.body.credential as never, callerOf(req))),
+      async (req, reply) => answer(reply, await signInWithPasskey(s, req.body.credential as unknown as AuthenticationResponseJSON, callerOf(req))),
     );
 
     app.post('/api/v1/sign-out', async (req, reply) => {

@@ -193,7 +193,7 @@ export class WebauthnMethod implements SecondFactorMethod {
           publicKey: Buffer.from(device.public_key!, 'base64url'),
           // Our own counter check below decides; the library's would throw before we could notify.
           counter: 0,
-          transports: device.transports ? (JSON.parse(device.transports) as never[]) : [],
+          transports: device.transports ? (JSON.parse(device.transports) as string[]) : [],
         },
       });
     } catch {
