@@ -48,7 +48,7 @@ export const FIRST_DEVICE_WINDOW_MS = 20 * 60_000;
  * first one, a sign-in within 20 minutes, so a session left open long ago cannot bind one.
  */
 export async function requireRecentAuthForBinding(s: Services, auth: Authenticated): Promise<void> {
-  if ((await enrolledFactors(s, auth.user.id)).length > 0) return requireRecentSecondFactor(s, auth);
+  if ((await enrolledFactors(s, auth.user.id)).length > 0) return assertFreshSecondFactor(s, auth);
   if (s.clock.now() - auth.session.signed_in_at > FIRST_DEVICE_WINDOW_MS) {
     fail('reauthentication_required', 'Sign in again to assign your first MFA device');
   }
@@ -59,7 +59,10 @@ export async function requireRecentAuthForBinding(s: Services, auth: Authenticat
  * these need it within the last 15 minutes.
  */
 export async function requireRecentSecondFactor(s: Services, auth: Authenticated): Promise<void> {
-  if ((await enrolledFactors(s, auth.user.id)).length === 0) return;
+  if ((await enrolledFactors(s, auth.user.id)).length > 0) assertFreshSecondFactor(s, auth);
+}
+
+function assertFreshSecondFactor(s: Services, auth: Authenticated): void {
   const at = auth.session.mfa_verified_at;
   if (at === null || s.clock.now() - at > STEP_UP_WINDOW_MS) {
     fail('step_up_required', 'Confirm with your MFA device first (POST /api/v1/me/step-up)');
