@@ -32,7 +32,7 @@ export async function verifySecondFactor(
   }
   if (method.guessable && user.mfa_locked_at !== null) {
     // The timed lock ran out: start a fresh count below the lock threshold, keep the hard-stop total.
-    await s.store.db.updateTable('users').set({ mfa_locked_at: null }).where('id', '=', user.id).execute();
+    await s.users.liftMfaLock(user.id);
   }
   const verified = (await method.isEnrolled(user.id)) ? await method.verify(user, body, caller, purpose) : null;
   if (verified) {
@@ -54,21 +54,17 @@ export async function verifySecondFactor(
     return verified;
   }
   await recordAddressFailure(s, caller);
-  if (!method.guessable) {
-    // A refused assertion (replay, wrong origin, clone) is audited, but it is not a guess.
-    s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
-    await s.audit.append({ type: 'mfa_failed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { method: method.id, purpose } });
-    fail('invalid_code');
-  }
-  const failures = await s.users.recordMfaFailure(user.id);
+  // A refused assertion (replay, wrong origin, clone) is audited, but only codes count as guesses.
+  const failures = method.guessable ? await s.users.recordMfaFailure(user.id) : null;
   s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
   await s.audit.append({
     type: 'mfa_failed',
     userId: user.id,
     ip: caller.ip,
     userAgent: caller.userAgent,
-    detail: { method: method.id, purpose, consecutiveFailures: failures },
+    detail: { method: method.id, purpose, ...(failures === null ? {} : { consecutiveFailures: failures }) },
   });
+  if (failures === null) fail('invalid_code');
   if (failures >= MFA_LOCK_AFTER && (await s.users.lockMfa(user.id, s.clock.now()))) {
     s.metrics.lockouts.inc({ kind: 'mfa_lock' });
     await s.audit.append({ type: 'account_locked', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'mfa', consecutiveFailures: failures } });

@@ -141,6 +141,11 @@ export class UserRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** A timed MFA lock ran out: the lock goes, the count (and with it the hard stop) stays. */
+  async liftMfaLock(id: string): Promise<void> {
+    await this.db.updateTable('users').set({ mfa_locked_at: null }).where('id', '=', id).execute();
+  }
+
   async clearMfaFailures(id: string): Promise<void> {
     await this.db.updateTable('users').set({ mfa_failures: 0 }).where('id', '=', id).where('mfa_failures', '>', 0).execute();
   }
