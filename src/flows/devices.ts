@@ -107,9 +107,9 @@ export async function activateAuthenticatorApp(s: Services, user: User, session:
     await audit(s, 'mfa_device_activation_failed', user, caller, { deviceId: id });
     throw invalidPair();
   }
-  await assertUnderLimit(s, user);
+  // The activation's own transaction checks the device limit; its refusal says which rule held.
   if (!(await s.devices.activate(id, user.id, Number(counter), now, now - PENDING_TTL_MS))) {
-    if ((await s.devices.countActive(user.id)) >= DEVICE_LIMIT) fail('device_limit_reached');
+    await assertUnderLimit(s, user);
     fail('not_found', 'No pending MFA device with this id (it may have expired)');
   }
   return afterAssign(s, user, session, (await s.devices.find(user.id, id))!, caller);
