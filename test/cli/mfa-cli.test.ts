@@ -9,7 +9,7 @@ import { appCode } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const pskc = (name: string) => path.resolve(root, '../shared/vectors/pskc', name);
+const pskc = (name: string) => path.resolve(root, 'test/fixtures/pskc', name);
 
 describe('mamori mfa / token / keys (CLI against a running server’s database)', () => {
   let server: TestServer;

@@ -83,7 +83,7 @@ describe.each(databases)('hardware HOTP tokens: look-ahead and resync ($name)', 
   afterAll(async () => server?.close());
 
   it.skipIf(skip)('accepts forward within 10, never backwards, and resyncs with two consecutive codes', async () => {
-    const xml = readFileSync(new URL('../../../shared/vectors/pskc/rfc6030-figure6-aes128-psk.pskc', import.meta.url));
+    const xml = readFileSync(new URL('../fixtures/pskc/rfc6030-figure6-aes128-psk.pskc', import.meta.url));
     const { importHardwareTokens } = await import('../../src/flows/hardware-tokens.js');
     await importHardwareTokens(server.services, xml, { psk: Buffer.from('12345678901234567890123456789012', 'hex') }, 'test', { ip: null, userAgent: null });
     await createTestUser(server, 'hw@example.com');

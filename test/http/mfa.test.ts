@@ -187,7 +187,7 @@ describe.each(databases)('authenticator apps, recovery codes and hardware tokens
     // aal 1: administration needs a second factor first.
     expect((await admin.get('/api/v1/admin/hardware-tokens')).body.code).toBe('step_up_required');
     await assignApp(server, admin);
-    const xml = readFileSync(new URL('../../../shared/vectors/pskc/rfc6030-figure6-aes128-psk.pskc', import.meta.url), 'utf8');
+    const xml = readFileSync(new URL('../fixtures/pskc/rfc6030-figure6-aes128-psk.pskc', import.meta.url), 'utf8');
     const headers = { 'content-type': 'application/pskc+xml', 'mamori-pskc-key': '12345678901234567890123456789012' };
     const flipped = xml.replace('AAECAwQFBgcICQoLDA0OD+cI', 'AAECAwQFBgcICQoLDA0OD+cJ');
     const bad = await admin.request('POST', '/api/v1/admin/hardware-tokens', flipped, headers);

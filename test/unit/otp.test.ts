@@ -28,9 +28,9 @@ interface OtpVectors {
   };
 }
 
-// Shared, read-only vectors (RFC 4226 App. D, RFC 6238 App. B); never copied.
+// The project's own copy of RFC 4226 App. D and RFC 6238 App. B (test/fixtures/README.md).
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/otp.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/otp.json', import.meta.url), 'utf8'),
 ) as OtpVectors;
 
 const ALGS: OtpAlgorithm[] = ['SHA1', 'SHA256', 'SHA512'];

@@ -4,12 +4,13 @@ import { describe, it, expect } from 'vitest';
 import { parsePskc, PskcError, type PskcErrorCode, type PskcKey } from '../../src/hardware-tokens/pskc.js';
 import { hotp, totp } from '../../src/methods/totp/otp.js';
 
-// Shared, read-only fixtures; never copied into the project.
+// RFC 6030 samples kept with the tests (test/fixtures/README.md).
 const fixture = (name: string): string =>
-  readFileSync(new URL(`../../../shared/vectors/pskc/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../fixtures/pskc/${name}`, import.meta.url), 'utf8');
 
 const PLAINTEXT = fixture('totp-plaintext.pskc');
 const FIGURE6 = fixture('rfc6030-figure6-aes128-psk.pskc');
+const FIGURE7 = fixture('rfc6030-figure7-pbkdf2.pskc');
 const FIGURE6_PSK = Buffer.from('12345678901234567890123456789012', 'hex');
 const RFC_SECRET = '12345678901234567890';
 
@@ -178,7 +179,7 @@ function cipherValues(xml: string): string[] {
 
 // ---------------------------------------------------------------------------
 
-describe('parsePskc: shared fixtures', () => {
+describe('parsePskc: RFC 6030 fixtures', () => {
   it('totp-plaintext.pskc → TT0000001, 8-digit TOTP at t=59 is 94287082', () => {
     const keys = parsePskc(PLAINTEXT, {});
     expect(keys).toHaveLength(1);
@@ -323,61 +324,11 @@ describe('parsePskc: DTD / entity rejection', () => {
 
 describe('parsePskc: PBKDF2 (RFC 6030 §6.2, Figure 7 shape)', () => {
   it('RFC 6030 Figure 7 itself decrypts with passphrase "qwerty"', () => {
-    // The RFC's own example (pskc: prefixes, <PRF/> meaning HMAC-SHA1).
-    const fig7 = `<?xml version="1.0" encoding="UTF-8"?>
-<pskc:KeyContainer xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" xmlns:xenc11="http://www.w3.org/2009/xmlenc11#" xmlns:pkcs5="http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#" xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Version="1.0">
-  <pskc:EncryptionKey>
-    <xenc11:DerivedKey>
-      <xenc11:KeyDerivationMethod Algorithm="http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2">
-        <pkcs5:PBKDF2-params>
-          <Salt><Specified>Ej7/PEpyEpw=</Specified></Salt>
-          <IterationCount>1000</IterationCount>
-          <KeyLength>16</KeyLength>
-          <PRF/>
-        </pkcs5:PBKDF2-params>
-      </xenc11:KeyDerivationMethod>
-      <xenc:ReferenceList><xenc:DataReference URI="#ED"/></xenc:ReferenceList>
-      <xenc11:MasterKeyName>My Password 1</xenc11:MasterKeyName>
-    </xenc11:DerivedKey>
-  </pskc:EncryptionKey>
-  <pskc:MACMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1">
-    <pskc:MACKey>
-      <xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>
-      <xenc:CipherData>
-        <xenc:CipherValue>
-          2GTTnLwM3I4e5IO5FkufoOEiOhNj91fhKRQBtBJYluUDsPOLTfUvoU2dStyOwYZx
-        </xenc:CipherValue>
-      </xenc:CipherData>
-    </pskc:MACKey>
-  </pskc:MACMethod>
-  <pskc:KeyPackage>
-    <pskc:DeviceInfo>
-      <pskc:Manufacturer>TokenVendorAcme</pskc:Manufacturer>
-      <pskc:SerialNo>987654321</pskc:SerialNo>
-    </pskc:DeviceInfo>
-    <pskc:CryptoModuleInfo><pskc:Id>CM_ID_001</pskc:Id></pskc:CryptoModuleInfo>
-    <pskc:Key Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp" Id="123456">
-      <pskc:Issuer>Example-Issuer</pskc:Issuer>
-      <pskc:AlgorithmParameters><pskc:ResponseFormat Length="8" Encoding="DECIMAL"/></pskc:AlgorithmParameters>
-      <pskc:Data>
-        <pskc:Secret>
-          <pskc:EncryptedValue Id="ED">
-            <xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>
-            <xenc:CipherData>
-              <xenc:CipherValue>
-                oTvo+S22nsmS2Z/RtcoF8Hfh+jzMe0RkiafpoDpnoZTjPYZu6V+A4aEn032yCr4f
-              </xenc:CipherValue>
-            </xenc:CipherData>
-          </pskc:EncryptedValue>
-          <pskc:ValueMAC>LP6xMvjtypbfT9PdkJhBZ+D6O4w=</pskc:ValueMAC>
-        </pskc:Secret>
-        <pskc:Counter><pskc:PlainValue>0</pskc:PlainValue></pskc:Counter>
-      </pskc:Data>
-    </pskc:Key>
-  </pskc:KeyPackage>
-</pskc:KeyContainer>`;
+    // The RFC's own example (pskc: prefixes, <PRF/> meaning HMAC-SHA1, no Counter).
+    const fig7 = FIGURE7;
     const [k] = parsePskc(fig7, { password: 'qwerty' });
-    expect(k).toMatchObject({ serial: '987654321', manufacturer: 'TokenVendorAcme', issuer: 'Example-Issuer', kind: 'hotp', digits: 8 });
+    expect(k).toMatchObject({ serial: '987654321', manufacturer: 'TokenVendorAcme', issuer: 'Example-Issuer', kind: 'hotp', digits: 8, counter: 0n });
+    expect(hotp(k!.secret, 0n, { algorithm: 'SHA1', digits: 8 })).toBe('84755224');
     expect(k!.secret.toString('ascii')).toBe(RFC_SECRET);
     expectPskcError(() => parsePskc(fig7, { password: 'qwertz' }), ['pskc_decrypt_failed', 'pskc_mac_mismatch']);
     expectPskcError(() => parsePskc(fig7, {}), ['pskc_key_required']);
