@@ -82,7 +82,7 @@ export async function createServices(
   const mailer =
     opts.mailer ??
     createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, publicUrl: config.publicUrl, productName: config.issuer, logger: log });
-  const audit = new AuditLog(store, () => clock.now(), `${hostname()}:${process.pid}`);
+  const audit = await AuditLog.open(store, box, () => clock.now(), `${hostname()}:${process.pid}`);
   const users = new UserRepository(store);
   const emailCodes = new EmailCodeRepository(store);
   const hasher = new PasswordHasher();

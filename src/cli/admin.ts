@@ -79,12 +79,14 @@ export function registerAdminCommands(program: Command): void {
     .command('audit')
     .description('audit log')
     .command('verify')
-    .description('check the hash chain of the audit log')
+    .description('check the keyed chain of the audit log')
     .action(async () => {
       await withServices(async (s) => {
         const r = await s.audit.verify();
         if (!r.valid) throw new RefusedError(`audit chain broken at event ${r.firstBrokenId} (${r.events} events verified before it)`);
-        process.stdout.write(`audit chain valid: ${r.events} events\n`);
+        // Rows from before the key are only hash-chained: say how many, so nobody over-trusts them.
+        const unkeyed = r.unkeyed > 0 ? ` (the first ${r.unkeyed} from before the key, SHA-256 only)` : '';
+        process.stdout.write(`audit chain valid: ${r.events} events${unkeyed}\n`);
       });
     });
 

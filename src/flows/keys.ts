@@ -1,5 +1,6 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Services } from '../services.js';
+import { resealAuditKey } from '../store/audit-key.js';
 
 /** The tables that hold sealed secrets, and the associated data each row's secret was sealed with. */
 const SEALED = [
@@ -11,7 +12,7 @@ const SEALED = [
  * Re-seals every secret at rest under the newest master key, row by row, each with a conditional
  * UPDATE on the old key id, so a concurrent rotation or a crash halfway leaves every row readable.
  */
-export async function rotateSecrets(s: Services, box: SecretBox = s.box): Promise<{ devices: number; tokens: number }> {
+export async function rotateSecrets(s: Services, box: SecretBox = s.box): Promise<{ devices: number; tokens: number; auditKey: boolean }> {
   const counts: number[] = [];
   for (const { table, aad } of SEALED) {
     const stale = await s.store.db
@@ -36,6 +37,8 @@ export async function rotateSecrets(s: Services, box: SecretBox = s.box): Promis
     counts.push(n);
   }
   const [devices = 0, tokens = 0] = counts;
-  await s.audit.append({ type: 'master_key_rotated', actor: 'cli', detail: { keyId: box.currentKeyId, devices, tokens } });
-  return { devices, tokens };
+  // The audit key itself stays the same (so every keyed row still verifies); only its seal changes.
+  const auditKey = await resealAuditKey(s.store.db, box);
+  await s.audit.append({ type: 'master_key_rotated', actor: 'cli', detail: { keyId: box.currentKeyId, devices, tokens, auditKey } });
+  return { devices, tokens, auditKey };
 }

@@ -1,5 +1,7 @@
 import { sql, type Transaction } from 'kysely';
-import { chainHash, GENESIS_HASH, verifyChain, type ChainCheck } from '../audit/chain.js';
+import { chainMac, ChainVerifier, GENESIS_HASH, type ChainCheck, type ChainKey } from '../audit/chain.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { loadAuditKey } from './audit-key.js';
 import type { Store } from './db.js';
 import type { AuditEvent, Database } from './schema.js';
 
@@ -16,13 +18,26 @@ export interface AuditEntry {
 const MAX_FIELD = 512;
 const clip = (s: string | null | undefined): string | null => (s == null ? null : s.slice(0, MAX_FIELD));
 
-/** The append-only, hash-chained security log. */
+/** The version every new row is written with: HMAC-SHA256 under the audit key. */
+const CHAIN_VERSION = 2;
+
+/** The append-only security log, each row MAC-chained to the previous one. */
 export class AuditLog {
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
-    private readonly instance: string | null = null,
+    private readonly instance: string | null,
+    private readonly key: ChainKey,
   ) {}
+
+  /**
+   * Loads (or, on first use, creates) the audit key before the log takes any row, so the key is
+   * committed before an append inside a caller's transaction uses it: a key created in a
+   * transaction that then rolled back would leave this process MACing under a key nobody has.
+   */
+  static async open(store: Store, box: SecretBox, now: () => number, instance: string | null = null): Promise<AuditLog> {
+    return new AuditLog(store, now, instance, await loadAuditKey(store.db, box));
+  }
 
   /**
    * Appends one event. Given `trx`, the event commits or rolls back with the change it records
@@ -58,7 +73,7 @@ export class AuditLog {
     const prev = last?.hash ?? GENESIS_HASH;
     await trx
       .insertInto('audit_events')
-      .values({ ...row, prev_hash: prev, hash: chainHash(prev, row) })
+      .values({ ...row, prev_hash: prev, hash: chainMac(this.key.key, prev, row), chain_version: CHAIN_VERSION })
       .execute();
     return row.id;
   }
@@ -80,18 +95,14 @@ export class AuditLog {
       .execute();
   }
 
-  /** Re-computes the whole chain page by page. */
+  /** Re-computes the whole chain page by page, under the key and its anchor. */
   async verify(): Promise<ChainCheck> {
-    let prev = GENESIS_HASH;
-    let events = 0;
+    const verifier = new ChainVerifier(this.key);
     let after = 0;
     for (;;) {
       const page = await this.list({ after, limit: 1000 });
-      if (page.length === 0) return { valid: true, events };
-      const check = verifyChain(page, prev);
-      if (!check.valid) return { valid: false, events: events + check.events, firstBrokenId: check.firstBrokenId! };
-      events += check.events;
-      prev = check.last;
+      if (page.length === 0) return verifier.result();
+      for (const row of page) if (!verifier.add(row)) return verifier.result();
       after = page[page.length - 1]!.id;
     }
   }

@@ -18,6 +18,7 @@ import pg from 'pg';
 import { initial } from './migrations/001-initial.js';
 import { invitations } from './migrations/002-invitations.js';
 import { auditInstance } from './migrations/003-audit-instance.js';
+import { auditMac } from './migrations/004-audit-mac.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -99,7 +100,12 @@ function withStatementCache(sqlite: SQLite.Database, max = 256): SqliteDatabase 
 class InCodeMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial': initial(this.dialect), '002-invitations': invitations, '003-audit-instance': auditInstance };
+    return {
+      '001-initial': initial(this.dialect),
+      '002-invitations': invitations,
+      '003-audit-instance': auditInstance,
+      '004-audit-mac': auditMac,
+    };
   }
 }
 

@@ -157,6 +157,8 @@ export interface AuditEventsTable {
   instance: string | null;
   prev_hash: string;
   hash: string;
+  /** 1: plain SHA-256 (rows from before the key); 2: HMAC-SHA256 under the audit key. */
+  chain_version: Generated<number>;
 }
 
 export interface IpFailuresTable {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainHash, GENESIS_HASH, type ChainedRow } from '../../src/audit/chain.js';
 import { runMamori, type CliResult } from '../helpers/cli.js';
 
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -92,6 +93,21 @@ describe('mamori CLI (SQLite in a fresh data dir)', () => {
       const broken = await mamori(['audit', 'verify']);
       expectRefusal(broken, 1);
       expect(broken.stderr).toMatch(new RegExp(`\\bevent ${victim.id}\\b`));
+
+      // Re-chained from the edited row on, as someone with only database access can: plain
+      // SHA-256 (as the chain used to be), or labelled as an old unkeyed row. Both still break there.
+      const all = db.prepare('select * from audit_events where id >= ? order by id').all(victim.id) as Array<ChainedRow>;
+      for (const version of [2, 1]) {
+        let prev = (db.prepare('select hash from audit_events where id = ?').get(victim.id - 1) as { hash: string } | undefined)?.hash ?? GENESIS_HASH;
+        for (const row of all) {
+          const hash = chainHash(prev, { ...row, detail: row.id === victim.id ? forged : row.detail });
+          db.prepare('update audit_events set prev_hash = ?, hash = ?, chain_version = ? where id = ?').run(prev, hash, version, row.id);
+          prev = hash;
+        }
+        const rechained = await mamori(['audit', 'verify']);
+        expectRefusal(rechained, 1);
+        expect(rechained.stderr).toMatch(new RegExp(`\\bevent ${victim.id}\\b`));
+      }
 
     } finally {
       db.close();

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, chainHash, verifyChain, type ChainedFields } from '../../src/audit/chain.js';
+import { randomBytes } from 'node:crypto';
+import { ChainVerifier, GENESIS_HASH, chainHash, chainMac, verifyChain, type ChainKey, type ChainedFields, type ChainedRow } from '../../src/audit/chain.js';
 
-type Row = ChainedFields & { prev_hash: string; hash: string };
+type Row = ChainedRow;
 
-/** Links events the way AuditLog.append does. */
+/** Links events the way AuditLog.append did before the key: version 1, plain SHA-256. */
 function chain(events: Array<Omit<ChainedFields, 'id'>>, start = GENESIS_HASH, firstId = 1): Row[] {
   let prev = start;
   return events.map((e, i) => {
     const fields = { ...e, id: firstId + i };
-    const row = { ...fields, prev_hash: prev, hash: chainHash(prev, fields) };
+    const row = { ...fields, prev_hash: prev, hash: chainHash(prev, fields), chain_version: 1 };
+    prev = row.hash;
+    return row;
+  });
+}
+
+/** Links events the way AuditLog.append does now: version 2, HMAC under the key. */
+function keyedChain(key: Buffer, events: Array<Omit<ChainedFields, 'id'>>, start = GENESIS_HASH, firstId = 1): Row[] {
+  let prev = start;
+  return events.map((e, i) => {
+    const fields = { ...e, id: firstId + i };
+    const row = { ...fields, prev_hash: prev, hash: chainMac(key, prev, fields), chain_version: 2 };
     prev = row.hash;
     return row;
   });
@@ -25,26 +37,26 @@ const sample = (): Row[] =>
     { at: 1_700_000_004_000, type: 'signed_out', user_id: 'u1', actor: null, ip: null, user_agent: null, detail: '{"sessionId":"s1"}' },
   ]);
 
-describe('audit hash chain', () => {
+describe('audit hash chain, version 1 (before the key)', () => {
   it('verifies an untouched chain, also page by page', () => {
     const rows = sample();
     const all = verifyChain(rows);
-    expect(all).toEqual({ valid: true, events: 5, last: rows[4]!.hash });
+    expect(all).toEqual({ valid: true, events: 5, unkeyed: 5, last: rows[4]!.hash });
     const first = verifyChain(rows.slice(0, 2));
-    const rest = verifyChain(rows.slice(2), first.last);
+    const rest = verifyChain(rows.slice(2), { start: first.last });
     expect(rest).toMatchObject({ valid: true, events: 3, last: all.last });
     for (const r of rows) expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(verifyChain([])).toEqual({ valid: true, events: 0, last: GENESIS_HASH });
+    expect(verifyChain([])).toEqual({ valid: true, events: 0, unkeyed: 0, last: GENESIS_HASH });
   });
 
   it('keeps a name with `\\n{"evt":"ok"}` inside one event whose hash verifies', () => {
     const rows = sample();
     const row = rows[1]!;
     expect(row.user_agent).toBe(INJECTED);
-    expect(verifyChain([row], row.prev_hash)).toMatchObject({ valid: true, events: 1 });
+    expect(verifyChain([row], { start: row.prev_hash })).toMatchObject({ valid: true, events: 1 });
     // The injected text cannot pass for an event of its own: no hash covers it alone.
     const forged: Row = { ...row, id: row.id + 1, type: 'ok', user_agent: null, detail: '{"evt":"ok"}', prev_hash: row.hash, hash: row.hash };
-    expect(verifyChain([row, forged], row.prev_hash)).toMatchObject({ valid: false, firstBrokenId: forged.id });
+    expect(verifyChain([row, forged], { start: row.prev_hash })).toMatchObject({ valid: false, firstBrokenId: forged.id });
     // Fields are delimited by JSON, so shifting text between neighbouring fields changes the hash.
     const shifted = { ...row, ip: `${row.ip}\n`, user_agent: row.user_agent!.slice(1) };
     expect(chainHash(row.prev_hash, shifted)).not.toBe(row.hash);
@@ -86,5 +98,76 @@ describe('audit hash chain', () => {
     tampered.hash = chainHash(tampered.prev_hash, tampered);
     const check = verifyChain([rows[0]!, tampered, ...rows.slice(2)]);
     expect(check).toMatchObject({ valid: false, firstBrokenId: 3, events: 2 });
+  });
+});
+
+describe('audit chain, version 2 (HMAC under the audit key)', () => {
+  const key = randomBytes(32);
+  const events = sample().map(({ id: _id, prev_hash: _p, hash: _h, chain_version: _v, ...e }) => e);
+  const fresh: ChainKey = { key, anchor: { id: 0, hash: GENESIS_HASH } };
+
+  it('verifies a keyed chain, also page by page, and only under its key', () => {
+    const rows = keyedChain(key, events);
+    expect(verifyChain(rows, { key: fresh })).toEqual({ valid: true, events: 5, unkeyed: 0, last: rows[4]!.hash });
+    const v = new ChainVerifier(fresh);
+    for (const page of [rows.slice(0, 2), rows.slice(2)]) for (const r of page) expect(v.add(r)).toBe(true);
+    expect(v.result()).toEqual({ valid: true, events: 5, unkeyed: 0 });
+    // Under another key, or with no key at all, the first keyed row is where it breaks.
+    expect(verifyChain(rows, { key: { ...fresh, key: randomBytes(32) } })).toMatchObject({ valid: false, firstBrokenId: 1, events: 0 });
+    expect(verifyChain(rows)).toMatchObject({ valid: false, firstBrokenId: 1 });
+    // The MAC covers the same fields as before, instance included.
+    const withInstance = keyedChain(key, events.map((e) => ({ ...e, instance: 'host:1' })));
+    expect(verifyChain([{ ...withInstance[0]!, instance: 'host:2' }], { key: fresh })).toMatchObject({ valid: false, firstBrokenId: 1 });
+  });
+
+  it('shows a row rewritten and re-chained without the key, naming the rewritten row', () => {
+    for (const recompute of ['sha256', 'wrong key'] as const) {
+      const rows = keyedChain(key, events);
+      // The attacker changes row 3 and re-links every row after it, as plain SHA-256 or under a guessed key.
+      const wrong = randomBytes(32);
+      let prev = rows[1]!.hash;
+      for (let i = 2; i < rows.length; i++) {
+        const r = { ...rows[i]!, ...(i === 2 ? { detail: '{"reason":"nothing to see"}' } : {}), prev_hash: prev };
+        r.hash = recompute === 'sha256' ? chainHash(prev, r) : chainMac(wrong, prev, r);
+        rows[i] = r;
+        prev = r.hash;
+      }
+      expect(verifyChain(rows, { key: fresh }), recompute).toMatchObject({ valid: false, firstBrokenId: 3, events: 2 });
+    }
+  });
+
+  it('refuses a downgrade: a version-1 row after a keyed one breaks the chain even when its hash is right', () => {
+    const rows = keyedChain(key, events);
+    const forged = { ...rows[3]!, detail: '{"forged":true}', chain_version: 1 };
+    forged.hash = chainHash(forged.prev_hash, forged);
+    rows[3] = forged;
+    rows[4] = { ...rows[4]!, prev_hash: forged.hash };
+    rows[4].hash = chainHash(forged.hash, rows[4]);
+    rows[4].chain_version = 1;
+    expect(verifyChain(rows, { key: fresh })).toMatchObject({ valid: false, firstBrokenId: 4, events: 3 });
+    // And a whole keyed log re-written as version 1 is refused from its first row: the anchor says it began keyed.
+    expect(verifyChain(chain(events), { key: fresh })).toMatchObject({ valid: false, firstBrokenId: 1, events: 0 });
+    // Unknown versions never verify.
+    expect(verifyChain([{ ...keyedChain(key, events)[0]!, chain_version: 3 }], { key: fresh })).toMatchObject({ valid: false, firstBrokenId: 1 });
+  });
+
+  it('verifies version-1 rows before the keyed ones, and shows when those old rows were re-chained', () => {
+    const old = chain(events.slice(0, 3));
+    const anchored: ChainKey = { key, anchor: { id: 3, hash: old[2]!.hash } };
+    const rows = [...old, ...keyedChain(key, events.slice(3), old[2]!.hash, 4)];
+    expect(verifyChain(rows, { key: anchored })).toMatchObject({ valid: true, events: 5, unkeyed: 3 });
+    // Before any keyed row was written, the anchor alone fixes the old rows.
+    expect(verifyChain(old, { key: anchored })).toMatchObject({ valid: true, events: 3, unkeyed: 3 });
+
+    // Rewriting an old row and re-chaining the old rows as SHA-256 is possible without the key; the
+    // anchor row's hash then differs, so the chain breaks there (it cannot tell which older row changed).
+    const rechained = chain([events[0]!, { ...events[1]!, detail: '{"reason":"nothing to see"}' }, events[2]!]);
+    expect(verifyChain([...rechained, ...rows.slice(3)], { key: anchored })).toMatchObject({ valid: false, firstBrokenId: 3, events: 2 });
+    expect(verifyChain(rechained, { key: anchored })).toMatchObject({ valid: false, firstBrokenId: 3 });
+    // A version-1 row past the anchor is a downgrade even as the first row after it.
+    const extended = [...old, ...chain(events.slice(3, 4), old[2]!.hash, 4)];
+    expect(verifyChain(extended, { key: anchored })).toMatchObject({ valid: false, firstBrokenId: 4, events: 3 });
+    // The newest old rows deleted (no keyed row yet): the log ends short of the anchor.
+    expect(verifyChain(old.slice(0, 2), { key: anchored })).toMatchObject({ valid: false, firstBrokenId: 3, events: 2 });
   });
 });
