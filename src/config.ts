@@ -33,6 +33,8 @@ export interface Config {
   /** Enables POST /api/v1/test/clock. Never in production. */
   testClock: boolean;
   bodyLimitBytes: number;
+  /** The bearer token `/metrics` asks for; unset, `/metrics` does not exist. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +93,14 @@ function decodeKey(name: string, b64: string): Buffer {
     throw new ConfigError(name, 'must be the base64 encoding of exactly 32 bytes');
   }
   return key;
+}
+
+/** A shared secret given in the environment: long enough not to be guessed, never echoed back. */
+function tokenVar(env: Env, name: string, minLength: number): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters (e.g. openssl rand -base64 32)`);
+  return raw;
 }
 
 /** Creates a file with a fresh secret (mode 0600) unless it exists, and returns its content. */
@@ -175,5 +185,6 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: boolVar(env, 'MAMORI_TRUST_PROXY', false),
     testClock: boolVar(env, 'MAMORI_TEST_CLOCK', false),
     bodyLimitBytes: intVar(env, 'MAMORI_BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
+    metricsToken: tokenVar(env, 'MAMORI_METRICS_TOKEN', 32),
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/http/app.js';
 import type { Answer, Client } from '../helpers/client.js';
 import { projectRoot } from '../helpers/cli.js';
 import { databases } from '../helpers/db.js';
@@ -342,11 +343,13 @@ async function contractRoutes(server: TestServer): Promise<Route[]> {
 
 // ---------------------------------------------------------------------------------------------
 
+const METRICS_TOKEN = 'metrics-token-for-the-hygiene-tests-0123456789';
+
 describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
   let server: TestServer;
   beforeAll(async () => {
     if (skip) return;
-    server = await startServer({ database: name });
+    server = await startServer({ database: name, env: { MAMORI_METRICS_TOKEN: METRICS_TOKEN } });
     await createTestUser(server, 'fuzz.target@example.com');
     await createTestUser(server, 'origin@example.com');
   });
@@ -358,7 +361,7 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok' });
     expect((await c.get('/readyz')).status).toBe(200);
-    const metrics = await c.get('/metrics');
+    const metrics = await c.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` });
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.text).toContain('# TYPE mamori_sign_ins_total counter');
@@ -368,6 +371,43 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
     expect(doc.body.paths['/api/v1/sign-in']).toHaveProperty('post');
     expect(doc.body.paths['/api/v1/setup']).toHaveProperty('post');
     expect(doc.body.paths['/api/v1/me/sessions/{id}']).toHaveProperty('delete');
+  });
+
+  it.skipIf(skip)('serves /metrics only with the bearer token: 401 without it or with a wrong one', async () => {
+    const c = server.client();
+    const refusals = [
+      await c.get('/metrics'),
+      await c.get('/metrics', { authorization: 'Bearer wrong-token-of-the-same-kind-0123456789ab' }),
+      await c.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}x` }),
+      await c.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}` }),
+      await c.get('/metrics', { authorization: `Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}` }),
+      await c.get('/metrics', { authorization: METRICS_TOKEN }),
+    ];
+    for (const r of refusals) {
+      expectProblem(r, 401, 'unauthenticated');
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="mamori-metrics"');
+      expect(r.text).not.toContain('mamori_');
+    }
+    // The scheme is case-insensitive (RFC 9110), the token is not.
+    expect((await c.get('/metrics', { authorization: `bearer ${METRICS_TOKEN}` })).status).toBe(200);
+    expect((await c.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN.toUpperCase()}` })).status).toBe(401);
+  });
+
+  it.skipIf(skip)('has no /metrics at all when MAMORI_METRICS_TOKEN is unset: the 404 of any unknown route', async () => {
+    const app = await buildApp({ ...server.services, config: { ...server.services.config, metricsToken: undefined } });
+    try {
+      for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}`]) {
+        const r = await app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+        const unknown = await app.inject({ method: 'GET', url: '/metricz' });
+        expect(r.statusCode).toBe(404);
+        expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(r.json()).toMatchObject({ status: 404, code: 'not_found' });
+        expect(Object.keys(r.json() as object)).toEqual(Object.keys(unknown.json() as object));
+        expect(r.body).not.toContain('mamori_');
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   it.skipIf(skip)('sends security headers, also on errors', async () => {

@@ -18,6 +18,8 @@ function expectProblem(r: Answer, status: number, code: string) {
   expect(r.body).toMatchObject({ status, code });
 }
 
+const METRICS_TOKEN = 'metrics-token-for-the-throttle-tests-0123456789';
+
 describe.each(databases)('password throttling ($name)', ({ name, skip }) => {
   let server: TestServer;
   let c: Client;
@@ -25,7 +27,7 @@ describe.each(databases)('password throttling ($name)', ({ name, skip }) => {
 
   beforeAll(async () => {
     if (skip) return;
-    server = await startServer({ database: name });
+    server = await startServer({ database: name, env: { MAMORI_METRICS_TOKEN: METRICS_TOKEN } });
     c = server.client();
     for (const email of ['tess@example.com', 'lock.flow@example.com', 'lock.cli@example.com']) await createTestUser(server, email);
   });
@@ -104,7 +106,7 @@ describe.each(databases)('password throttling ($name)', ({ name, skip }) => {
     // The owner was told, once.
     const locks = (await server.outbox()).filter((m) => m.to === real && m.kind === 'account_locked');
     expect(locks).toHaveLength(1);
-    const metrics = await server.client().get('/metrics');
+    const metrics = await server.client().get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` });
     expect(metrics.text).toMatch(/mamori_lockouts_total\{kind="password_lock"\} 2/);
 
     // The flow behind `mamori user unlock` lifts it; the audit trail shows lock and unlock.

@@ -21,6 +21,7 @@ describe('configuration', () => {
       [{ MAMORI_EMAIL_CODE: 'sometimes' }, 'MAMORI_EMAIL_CODE'],
       [{ MAMORI_LOG_LEVEL: 'loud' }, 'MAMORI_LOG_LEVEL'],
       [{ MAMORI_MAIL_FROM: 'nobody' }, 'MAMORI_MAIL_FROM'],
+      [{ MAMORI_METRICS_TOKEN: 'x'.repeat(31) }, 'MAMORI_METRICS_TOKEN'],
     ];
     for (const [env, name] of cases) {
       let caught: unknown;
@@ -33,6 +34,16 @@ describe('configuration', () => {
       expect((caught as ConfigError).variable).toBe(name);
       expect((caught as Error).message.startsWith(name)).toBe(true);
     }
+  });
+
+  it('takes a metrics token of 32 characters or more, and never repeats a short one in the message', () => {
+    expect(loadConfig({ MAMORI_DATA_DIR: dir }).metricsToken).toBeUndefined();
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+    const token = 'k'.repeat(32);
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_METRICS_TOKEN: token }).metricsToken).toBe(token);
+    const short = 'short-but-secret-token';
+    expect(() => loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_METRICS_TOKEN: short })).toThrow(/^MAMORI_METRICS_TOKEN: must be at least 32 characters/);
+    expect(() => loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_METRICS_TOKEN: short })).not.toThrow(new RegExp(short));
   });
 
   it('generates a development master key into the data dir, mode 0600, and keeps it', () => {

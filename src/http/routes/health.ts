@@ -1,6 +1,20 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
+import { MamoriError } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { sendProblem } from '../problem.js';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Whether an Authorization header carries the bearer token. Both sides are hashed first, so the
+ * comparison is constant-time and its length says nothing about the token's.
+ */
+export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const m = /^Bearer +(\S+) *$/i.exec(header ?? '');
+  return m !== null && timingSafeEqual(digest(m[1]!), expected);
+}
 
 export function healthRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -19,9 +33,19 @@ export function healthRoutes(s: Services): FastifyPluginAsyncTypebox {
         });
       }
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-      reply.type(s.metrics.registry.contentType);
-      return s.metrics.registry.metrics();
-    });
+    // The counters tell who signs in and fails how often: only a scraper holding the token sees
+    // them. Without a token configured there is no route at all, so the answer is the usual 404.
+    const token = s.config.metricsToken;
+    if (token !== undefined) {
+      const expected = digest(token);
+      app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+        if (!bearerMatches(req.headers.authorization, expected)) {
+          reply.header('www-authenticate', 'Bearer realm="mamori-metrics"');
+          return sendProblem(reply, new MamoriError('unauthenticated', 'The metrics need Authorization: Bearer with MAMORI_METRICS_TOKEN'));
+        }
+        reply.type(s.metrics.registry.contentType);
+        return s.metrics.registry.metrics();
+      });
+    }
   };
 }
