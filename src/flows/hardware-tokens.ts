@@ -23,7 +23,7 @@ export async function importHardwareTokens(
 ): Promise<ImportResult> {
   let parsed;
   try {
-    parsed = parsePskc(xml, keys);
+    parsed = await parsePskc(xml, keys);
   } catch (err) {
     if (err instanceof PskcError) {
       await s.audit.append({ type: 'hardware_tokens_import_failed', actor, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: err.code } });
@@ -43,7 +43,7 @@ export async function importHardwareTokens(
       const id = newId();
       const sealed = s.box.seal(key.secret, `hardware-token:${id}`);
       key.secret.fill(0);
-      await trx
+      const inserted = await trx
         .insertInto('hardware_tokens')
         .values({
           id,
@@ -55,6 +55,7 @@ export async function importHardwareTokens(
           digits: key.digits,
           period: key.period,
           t0: key.t0,
+          // Exact: parsePskc refuses counters above 2^53 − 1.
           counter: Number(key.counter),
           secret_sealed: sealed.value,
           secret_key_id: sealed.keyId,
@@ -62,7 +63,14 @@ export async function importHardwareTokens(
           assigned_user_id: null,
           assigned_device_id: null,
         })
-        .execute();
+        // A concurrent import of the same serial committed after the check above: the
+        // unique index decides, and the serial is reported as skipped instead of a 500.
+        .onConflict((oc) => oc.column('serial').doNothing())
+        .executeTakeFirst();
+      if (inserted.numInsertedOrUpdatedRows === 0n) {
+        result.skipped.push({ serial: key.serial, reason: 'duplicate_serial' });
+        continue;
+      }
       result.imported++;
     }
   });

@@ -137,11 +137,36 @@ export function decodeBase64(ctx: Ctx, raw: string, what: string): Buffer {
   return buf;
 }
 
-export function parseNonNegativeInt(ctx: Ctx, s: string, what: string, max: bigint): bigint {
-  if (!/^\+?[0-9]{1,20}$/.test(s.trim())) ctx.fail('pskc_invalid_xml', `${what} is not an integer`);
-  const v = BigInt(s.trim().replace(/^\+/, ''));
-  if (v > max) ctx.fail('pskc_unsupported', `${what} is out of range`);
-  return v;
+export interface IntBounds {
+  min: bigint;
+  max: bigint;
+  /** Why the upper bound is what it is, appended to the refusal. */
+  why?: string;
+}
+
+/**
+ * A decimal integer within `bounds`, parsed exactly: values are never taken
+ * through Number, so nothing above 2^53 is rounded into a different, valid
+ * looking value.
+ */
+export function parseBoundedInt(ctx: Ctx, raw: string, what: string, bounds: IntBounds): bigint {
+  const s = raw.trim();
+  // One linear test; no nested quantifiers for a hostile digit run to backtrack on.
+  if (!/^[+-]?[0-9]+$/.test(s)) return ctx.fail('pskc_invalid_xml', `${what} is not an integer`);
+  const negative = s.startsWith('-');
+  const digits = s.replace(/^[+-]/, '').replace(/^0+(?=[0-9])/, '');
+  // Every bound in PSKC import is below 10^20; a longer digit run is out of
+  // range as it stands, without building a BigInt from 60 KB of digits.
+  const value = digits.length > 20 ? undefined : BigInt(negative ? `-${digits}` : digits);
+  if (value === undefined ? negative : value < bounds.min) {
+    // A sign on a value that can only be non-negative is malformed, not merely out of range.
+    if (bounds.min === 0n) ctx.fail('pskc_invalid_xml', `${what} must not be negative`);
+    ctx.fail('pskc_unsupported', `${what} is below ${bounds.min}`);
+  }
+  if (value === undefined || value > bounds.max) {
+    ctx.fail('pskc_unsupported', `${what} is above ${bounds.max}${bounds.why === undefined ? '' : `, ${bounds.why}`}`);
+  }
+  return value;
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,11 @@
  *   `<!ENTITY` (or any other `<!` declaration) is refused before it reaches
  *   the XML parser, so entity expansion / XXE cannot happen whatever the
  *   parser's defaults are.
- * - All-or-nothing: the first bad key package aborts the whole import.
+ * - All-or-nothing: the first bad key package aborts the whole import, with
+ *   the package's number and the reason in the error (a value out of range,
+ *   a seed too short or too long, too many PBKDF2 rounds…).
+ * - Bounded work: numbers are parsed exactly and refused outside what the
+ *   store keeps exactly; PBKDF2 is capped and runs off the event loop.
  * - Encrypted values are authenticated (ValueMAC, constant-time compare)
  *   before any decryption, so a tampered file never reaches the CBC padding
  *   check (no padding oracle) and never yields a silently corrupted secret.
@@ -16,18 +20,19 @@
 import {
   createDecipheriv,
   createHmac,
-  pbkdf2Sync,
+  pbkdf2,
   timingSafeEqual,
 } from 'node:crypto';
 import {
   Ctx,
+  type IntBounds,
   PskcError,
   assertNoDtd,
   decodeBase64,
   decodeXmlText,
   isNode,
   optionalText,
-  parseNonNegativeInt,
+  parseBoundedInt,
   parseXml,
   toText,
   type XmlNode,
@@ -97,10 +102,45 @@ const SUITES: ReadonlyMap<string, OtpAlgorithm> = new Map([
   ['HMAC-SHA512', 'SHA512'],
 ]);
 
-// A hostile file could otherwise ask for billions of PBKDF2 rounds and hang
-// the import; 10M is far above anything a vendor tool emits.
-const MAX_PBKDF2_ITERATIONS = 10_000_000;
+// PBKDF2 runs on libuv's thread pool, so it no longer stalls the event loop,
+// but a file still picks its own cost: uncapped, 10 M rounds hold a pool
+// thread for seconds per import. 1 M rounds is about 0.3 s here, and far
+// above what vendor tools emit (RFC 6030 Figure 7 uses 1000).
+export const MAX_PBKDF2_ITERATIONS = 1_000_000;
+// A salt only enters the first HMAC of each block, so its size costs nothing;
+// the cap only says that kilobytes of "salt" are a broken file. Real ones are
+// 8 (RFC 6030 Figure 7) to 32 bytes.
+const MAX_PBKDF2_SALT_BYTES = 64;
+// The derived key is an AES key: 16, 24 or 32 bytes.
+const MAX_PBKDF2_KEY_LENGTH = 32n;
 const AES_BLOCK = 16;
+
+// RFC 4226 R6: the shared secret MUST be at least 128 bits.
+export const MIN_SECRET_BYTES = 16;
+// HMAC first hashes a key longer than the hash's block size down to one digest
+// (RFC 2104 §2), so a longer seed adds no strength; past the block size it is
+// a broken or hostile file, not a token. Block sizes per FIPS 180-4.
+export const MAX_SECRET_BYTES: Readonly<Record<OtpAlgorithm, number>> = { SHA1: 64, SHA256: 64, SHA512: 128 };
+
+// Counters are stored in a bigint column but read and written as JavaScript
+// numbers: above 2^53 − 1 they would be rounded to a different counter (SQLite)
+// or overflow the driver (PostgreSQL). No real token gets anywhere near it.
+const COUNTER_BOUNDS: IntBounds = { min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER), why: 'the largest counter stored exactly (2^53 − 1)' };
+// Time is the TOTP T0 in Unix seconds; past 9999-12-31T23:59:59Z it names no date.
+const TIME_BOUNDS: IntBounds = { min: 0n, max: 253_402_300_799n, why: 'past the year 9999' };
+// One step of a day at most; the column is a 32-bit integer and no token steps slower.
+const TIME_INTERVAL_BOUNDS: IntBounds = { min: 1n, max: 86_400n, why: 'one day' };
+// Drift in steps, signed; RFC 6030 types it as xs:int. It is checked so a
+// broken value refuses the file, but not applied: drift is learned at
+// assignment from the user's two codes.
+const TIME_DRIFT_BOUNDS: IntBounds = { min: -(2n ** 31n), max: 2n ** 31n - 1n, why: 'the xs:int range' };
+
+/** PBKDF2 off the event loop; any failure of the derivation itself is reported as one. */
+function deriveKey(ctx: Ctx, password: string, salt: Buffer, iterations: number, keyLength: number, digest: string): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    pbkdf2(Buffer.from(password, 'utf8'), salt, iterations, keyLength, digest, (err, key) => (err ? reject(err) : resolve(key)));
+  }).catch(() => ctx.fail('pskc_decrypt_failed', 'PBKDF2 key derivation failed'));
+}
 
 // ---------------------------------------------------------------------------
 // Container-level crypto: transport key and MAC key
@@ -141,7 +181,7 @@ class Crypto {
   }
 
   /** Transport key of the right length for `cipher`. */
-  encryptionKey(ctx: Ctx, cipher: { keyLength: number }): Buffer {
+  async encryptionKey(ctx: Ctx, cipher: { keyLength: number }): Promise<Buffer> {
     const ek = ctx.node(this.container, 'EncryptionKey');
     const derivedKey = ek === undefined ? undefined : ctx.node(ek, 'DerivedKey');
     if (derivedKey !== undefined) return this.pbkdf2Key(derivedKey, cipher.keyLength);
@@ -157,7 +197,7 @@ class Crypto {
     return psk;
   }
 
-  private pbkdf2Key(derivedKey: XmlNode, keyLength: number): Buffer {
+  private async pbkdf2Key(derivedKey: XmlNode, keyLength: number): Promise<Buffer> {
     const cached = this.derived.get(keyLength);
     if (cached !== undefined) return cached;
     const ctx = new Ctx('EncryptionKey/DerivedKey');
@@ -172,13 +212,18 @@ class Crypto {
     const saltText = saltNode === undefined ? undefined : ctx.text(saltNode, 'Specified');
     if (saltText === undefined) return ctx.fail('pskc_unsupported', 'PBKDF2 salt must be <Specified>');
     const salt = decodeBase64(ctx, saltText, 'PBKDF2 salt');
+    if (salt.length > MAX_PBKDF2_SALT_BYTES) ctx.fail('pskc_unsupported', `PBKDF2 salt is longer than ${MAX_PBKDF2_SALT_BYTES} bytes`);
     const iterText = ctx.text(params, 'IterationCount');
     if (iterText === undefined) return ctx.fail('pskc_invalid_xml', 'missing PBKDF2 IterationCount');
-    const iterations = Number(parseNonNegativeInt(ctx, iterText, 'IterationCount', BigInt(MAX_PBKDF2_ITERATIONS)));
-    if (iterations < 1) ctx.fail('pskc_invalid_xml', 'IterationCount must be positive');
+    // Checked before any derivation, so a refusal costs nothing.
+    const iterations = Number(parseBoundedInt(ctx, iterText, 'IterationCount', {
+      min: 1n,
+      max: BigInt(MAX_PBKDF2_ITERATIONS),
+      why: 'the most PBKDF2 rounds an import runs',
+    }));
     const lenText = ctx.text(params, 'KeyLength');
     if (lenText !== undefined) {
-      const declared = Number(parseNonNegativeInt(ctx, lenText, 'KeyLength', 64n));
+      const declared = Number(parseBoundedInt(ctx, lenText, 'KeyLength', { min: 1n, max: MAX_PBKDF2_KEY_LENGTH, why: 'the largest AES key' }));
       if (declared !== keyLength) {
         ctx.fail('pskc_decrypt_failed', 'PBKDF2 KeyLength does not match the encryption algorithm');
       }
@@ -190,7 +235,7 @@ class Crypto {
     const digest = prfAlg === undefined ? 'sha1' : HMACS.get(prfAlg);
     if (digest === undefined) return ctx.fail('pskc_unsupported', 'unsupported PBKDF2 PRF');
     if (this.opts.password === undefined) return ctx.fail('pskc_key_required', 'a password is required');
-    const key = pbkdf2Sync(Buffer.from(this.opts.password, 'utf8'), salt, iterations, keyLength, digest);
+    const key = await deriveKey(ctx, this.opts.password, salt, iterations, keyLength, digest);
     this.derived.set(keyLength, key);
     return key;
   }
@@ -204,12 +249,12 @@ class Crypto {
    * was tampered with (or the transport key is wrong) it decrypts to garbage
    * or fails padding; either way no ValueMAC will verify afterwards.
    */
-  private getMacKey(): Buffer {
+  private async getMacKey(): Promise<Buffer> {
     if (this.macKey !== undefined) return this.macKey;
     const ctx = new Ctx('MACMethod/MACKey');
     if (this.macKeyNode === undefined) return ctx.fail('pskc_unsupported', 'no MAC key');
     const blob = this.readEncrypted(ctx, this.macKeyNode);
-    const key = this.decrypt(ctx, blob);
+    const key = await this.decrypt(ctx, blob);
     if (key.length === 0) ctx.fail('pskc_decrypt_failed', 'empty MAC key');
     this.macKey = key;
     return key;
@@ -234,22 +279,22 @@ class Crypto {
     };
   }
 
-  verifyMac(ctx: Ctx, blob: EncryptedBlob, valueMac: string | undefined): void {
+  async verifyMac(ctx: Ctx, blob: EncryptedBlob, valueMac: string | undefined): Promise<void> {
     if (this.macAlg === undefined) return;
     if (valueMac === undefined || valueMac === '') {
       ctx.fail('pskc_mac_mismatch', 'ValueMAC missing although the container declares a MACMethod');
     }
     const expected = decodeBase64(ctx, valueMac, 'ValueMAC');
-    const actual = createHmac(this.macAlg, this.getMacKey()).update(blob.raw).digest();
+    const actual = createHmac(this.macAlg, await this.getMacKey()).update(blob.raw).digest();
     const ok = expected.length === actual.length && timingSafeEqual(expected, actual);
     if (!ok) ctx.fail('pskc_mac_mismatch', 'ValueMAC does not match');
   }
 
-  decrypt(ctx: Ctx, blob: EncryptedBlob): Buffer {
+  async decrypt(ctx: Ctx, blob: EncryptedBlob): Promise<Buffer> {
     if (blob.ciphertext.length === 0 || blob.ciphertext.length % AES_BLOCK !== 0) {
       ctx.fail('pskc_decrypt_failed', 'CipherValue has an invalid length');
     }
-    const key = this.encryptionKey(ctx, blob.cipher);
+    const key = await this.encryptionKey(ctx, blob.cipher);
     try {
       const d = createDecipheriv(blob.cipher.name, key, blob.iv);
       return Buffer.concat([d.update(blob.ciphertext), d.final()]);
@@ -269,8 +314,8 @@ class Crypto {
 // ---------------------------------------------------------------------------
 // Key packages
 
-/** Reads a <Secret>/<Counter>/… value element: PlainValue or EncryptedValue (+ ValueMAC). */
-function readSecret(ctx: Ctx, crypto: Crypto, data: XmlNode): Buffer {
+/** Reads the <Secret> value element: PlainValue or EncryptedValue (+ ValueMAC). */
+async function readSecret(ctx: Ctx, crypto: Crypto, data: XmlNode, algorithm: OtpAlgorithm): Promise<Buffer> {
   const secret = ctx.node(data, 'Secret');
   if (secret === undefined) return ctx.fail('pskc_invalid_xml', 'Key has no Secret');
   const plain = ctx.text(secret, 'PlainValue');
@@ -288,16 +333,27 @@ function readSecret(ctx: Ctx, crypto: Crypto, data: XmlNode): Buffer {
       // secret (IV flips) and exposes a padding oracle.
       return ctx.fail('pskc_unsupported', 'encrypted values without a MACMethod are not accepted');
     }
-    crypto.verifyMac(ctx, blob, ctx.text(secret, 'ValueMAC'));
-    value = crypto.decrypt(ctx, blob);
+    await crypto.verifyMac(ctx, blob, ctx.text(secret, 'ValueMAC'));
+    value = await crypto.decrypt(ctx, blob);
   } else {
     return ctx.fail('pskc_invalid_xml', 'Secret has no value');
   }
-  if (value.length === 0) ctx.fail('pskc_invalid_xml', 'Secret is empty');
+  checkSecretLength(ctx, value, algorithm);
   return value;
 }
 
-function readPlainInt(ctx: Ctx, data: XmlNode, name: string, max: bigint): bigint | undefined {
+/** RFC 4226 R6 below, the HMAC block size above; a refused seed is wiped before the error. */
+function checkSecretLength(ctx: Ctx, value: Buffer, algorithm: OtpAlgorithm): void {
+  let problem: string | undefined;
+  if (value.length === 0) problem = 'Secret is empty';
+  else if (value.length < MIN_SECRET_BYTES) problem = 'seed shorter than 128 bits (RFC 4226 R6)';
+  else if (value.length > MAX_SECRET_BYTES[algorithm]) problem = `seed longer than ${MAX_SECRET_BYTES[algorithm]} bytes, the HMAC-${algorithm} block size`;
+  if (problem === undefined) return;
+  value.fill(0);
+  ctx.fail(value.length === 0 ? 'pskc_invalid_xml' : 'pskc_unsupported', problem);
+}
+
+function readPlainInt(ctx: Ctx, data: XmlNode, name: string, bounds: IntBounds): bigint | undefined {
   const el = ctx.node(data, name);
   if (el === undefined) return undefined;
   if (ctx.node(el, 'EncryptedValue') !== undefined) {
@@ -308,10 +364,10 @@ function readPlainInt(ctx: Ctx, data: XmlNode, name: string, max: bigint): bigin
   }
   const t = ctx.text(el, 'PlainValue');
   if (t === undefined) return ctx.fail('pskc_invalid_xml', `<${name}> has no PlainValue`);
-  return parseNonNegativeInt(ctx, t, name, max);
+  return parseBoundedInt(ctx, t, name, bounds);
 }
 
-function readKeyPackage(index: number, pkg: unknown, crypto: Crypto): PskcKey {
+async function readKeyPackage(index: number, pkg: unknown, crypto: Crypto): Promise<PskcKey> {
   const ctx = new Ctx(`KeyPackage #${index + 1}`);
   if (!isNode(pkg)) return ctx.fail('pskc_invalid_xml', 'empty KeyPackage');
   const device = ctx.node(pkg, 'DeviceInfo');
@@ -346,10 +402,10 @@ function readKeyPackage(index: number, pkg: unknown, crypto: Crypto): PskcKey {
 
   const data = ctx.node(key, 'Data');
   if (data === undefined) return ctx.fail('pskc_invalid_xml', 'Key has no Data');
-  const counter = readPlainInt(ctx, data, 'Counter', 0xffff_ffff_ffff_ffffn) ?? 0n;
-  const t0 = Number(readPlainInt(ctx, data, 'Time', BigInt(Number.MAX_SAFE_INTEGER)) ?? 0n);
-  const period = Number(readPlainInt(ctx, data, 'TimeInterval', 86_400n) ?? 30n);
-  if (period < 1) ctx.fail('pskc_unsupported', 'TimeInterval must be positive');
+  const counter = readPlainInt(ctx, data, 'Counter', COUNTER_BOUNDS) ?? 0n;
+  const t0 = Number(readPlainInt(ctx, data, 'Time', TIME_BOUNDS) ?? 0n);
+  const period = Number(readPlainInt(ctx, data, 'TimeInterval', TIME_INTERVAL_BOUNDS) ?? 30n);
+  readPlainInt(ctx, data, 'TimeDrift', TIME_DRIFT_BOUNDS);
 
   const keyId = ctx.attr(key, 'Id');
   const serial = optionalText(ctx, device, 'SerialNo') ?? (keyId ? decodeXmlText(keyId, ctx) : undefined);
@@ -358,7 +414,7 @@ function readKeyPackage(index: number, pkg: unknown, crypto: Crypto): PskcKey {
   }
 
   // Decrypt last, after every cheap structural check has passed.
-  const secret = readSecret(ctx, crypto, data);
+  const secret = await readSecret(ctx, crypto, data, algorithm);
 
   const result: PskcKey = { serial, kind, algorithm, digits, period, t0, counter, secret };
   const manufacturer = optionalText(ctx, device, 'Manufacturer');
@@ -373,9 +429,10 @@ function readKeyPackage(index: number, pkg: unknown, crypto: Crypto): PskcKey {
 
 /**
  * Parses a PSKC document. Either every key package is valid and all keys
- * are returned, or a PskcError is thrown and nothing is returned.
+ * are returned, or the promise rejects with a PskcError and nothing is
+ * returned. Asynchronous because PBKDF2 runs on the thread pool.
  */
-export function parsePskc(xml: string | Buffer, opts: PskcOptions = {}): PskcKey[] {
+export async function parsePskc(xml: string | Buffer, opts: PskcOptions = {}): Promise<PskcKey[]> {
   const text = toText(xml);
   assertNoDtd(text);
   const container = parseXml(text);
@@ -393,14 +450,15 @@ export function parsePskc(xml: string | Buffer, opts: PskcOptions = {}): PskcKey
   const keys: PskcKey[] = [];
   try {
     const seen = new Set<string>();
-    packages.forEach((pkg: unknown, i: number) => {
-      const k = readKeyPackage(i, pkg, crypto);
+    const list: unknown[] = packages;
+    for (const [i, pkg] of list.entries()) {
+      const k = await readKeyPackage(i, pkg, crypto);
       keys.push(k);
       if (seen.has(k.serial)) {
         throw new PskcError('pskc_duplicate_serial', `KeyPackage #${i + 1}: serial ${JSON.stringify(k.serial)} appears more than once`);
       }
       seen.add(k.serial);
-    });
+    }
   } catch (err) {
     // All-or-nothing also for memory: secrets already decrypted from earlier
     // packages are wiped before the error propagates.
