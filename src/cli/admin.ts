@@ -1,10 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { credentialReport } from '../flows/credential-report.js';
-import { createUser, unlockUser } from '../flows/users.js';
+import { createUser, forcePasswordChange, unlockUser } from '../flows/users.js';
+import { Locale, Name, Password, Role } from '../schemas/fields.js';
 import { migrate, openStore } from '../store/db.js';
 import { RefusedError, UsageError } from './errors.js';
-import { cliActor, cliCaller, findUser, readStdin, withServices } from './shared.js';
+import { checkEmail, checkOption, cliActor, cliCaller, findUser, readStdin, withServices } from './shared.js';
 
 export function registerAdminCommands(program: Command): void {
   program
@@ -30,18 +31,21 @@ export function registerAdminCommands(program: Command): void {
     .option('--role <role>', 'admin or user', 'user')
     .option('--locale <locale>', 'en or ja', 'en')
     .option('--password-stdin', 'read the password from standard input')
-    .action(async (opts: { email: string; name?: string; role: string; locale: string; passwordStdin?: boolean }) => {
-      if (opts.role !== 'admin' && opts.role !== 'user') throw new UsageError('--role must be admin or user');
-      if (opts.locale !== 'en' && opts.locale !== 'ja') throw new UsageError('--locale must be en or ja');
-      if (!/^[^\s@]+@[^\s@]+$/.test(opts.email)) throw new UsageError('--email must be an email address');
+    // Parsed only to be refused by name: an argument is visible to every user of the machine in `ps`.
+    .addOption(new Option('--password [password]').hideHelp())
+    .action(async (opts: { email: string; name?: string; role: string; locale: string; passwordStdin?: boolean; password?: string | boolean }) => {
+      if (opts.password !== undefined) throw new UsageError('--password is not accepted (arguments are visible in ps): pipe the password into --password-stdin');
+      // Everything is checked before the password is read and before the database is opened.
+      const input = {
+        email: checkEmail(opts.email),
+        name: opts.name === undefined ? undefined : checkOption(Name, opts.name, '--name', '1 to 100 characters'),
+        role: checkOption(Role, opts.role, '--role', 'admin or user'),
+        locale: checkOption(Locale, opts.locale, '--locale', 'en or ja'),
+      };
       if (!opts.passwordStdin) throw new UsageError('--password-stdin is required: pipe the password in');
-      const password = await readStdin();
+      const password = checkOption(Password, await readStdin('--password-stdin'), 'the password on standard input (--password-stdin)', '1 to 1024 characters');
       await withServices(async (s) => {
-        const created = await createUser(
-          s,
-          { email: opts.email, name: opts.name, role: opts.role as 'admin' | 'user', locale: opts.locale as 'en' | 'ja', password },
-          { caller: cliCaller, actor: cliActor() },
-        );
+        const created = await createUser(s, { ...input, password }, { caller: cliCaller, actor: cliActor() });
         process.stdout.write(`created ${created.role} ${created.email} (${created.id})\n`);
       });
     });
@@ -68,10 +72,24 @@ export function registerAdminCommands(program: Command): void {
     .description('clear password and MFA lockouts')
     .requiredOption('--email <email>', 'email address')
     .action(async (opts: { email: string }) => {
+      const email = checkEmail(opts.email);
       await withServices(async (s) => {
-        const u = await findUser(s, opts.email);
+        const u = await findUser(s, email);
         await unlockUser(s, u, cliActor(), cliCaller);
         process.stdout.write(`unlocked ${u.email}\n`);
+      });
+    });
+
+  user
+    .command('force-password-change')
+    .description('make the user choose a new password at the next sign-in; ends their sessions and open sign-ins')
+    .requiredOption('--email <email>', 'email address')
+    .action(async (opts: { email: string }) => {
+      const email = checkEmail(opts.email);
+      await withServices(async (s) => {
+        const u = await findUser(s, email);
+        const r = await forcePasswordChange(s, u.id, cliActor(), cliCaller);
+        process.stdout.write(`${u.email} must change the password at the next sign-in (ended ${r.sessionsEnded} sessions, ${r.pendingSignInsEnded} open sign-ins)\n`);
       });
     });
 

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { devMasterKeyFile, devPreviousKeysFile, loadConfig } from '../config.js';
 import { listDevices, removeDevice } from '../flows/devices.js';
 import { importHardwareTokens } from '../flows/hardware-tokens.js';
 import { rotateSecrets } from '../flows/keys.js';
 import { RefusedError, UsageError } from './errors.js';
-import { cliActor, cliCaller, findUser, withServices } from './shared.js';
+import { PskcKeyHex, PskcPassword } from '../schemas/fields.js';
+import { checkOption, cliActor, cliCaller, findUser, readSecretFile, readStdin, withServices } from './shared.js';
 
 export function registerMfaCommands(program: Command): void {
   const mfa = program.command('mfa').description("manage users' MFA devices");
@@ -42,10 +43,15 @@ export function registerMfaCommands(program: Command): void {
     .command('import')
     .description("import tokens from a vendor's PSKC file (RFC 6030)")
     .argument('<file>', 'the .pskc file')
-    .option('--psk <hex>', 'pre-shared AES key, hex')
-    .option('--password <passphrase>', 'passphrase for PBKDF2-protected files')
-    .action(async (file: string, opts: { psk?: string; password?: string }) => {
-      if (opts.psk !== undefined && !/^([0-9a-fA-F]{2}){16,32}$/.test(opts.psk)) throw new UsageError('--psk must be 16 to 32 bytes of hex');
+    .option('--psk-stdin', 'read the pre-shared AES key (hex) from standard input')
+    .option('--psk-file <path>', 'read the pre-shared AES key (hex) from a file only you can read')
+    .option('--password-stdin', 'read the passphrase of a PBKDF2-protected file from standard input')
+    .option('--password-file <path>', 'read that passphrase from a file only you can read')
+    // Still parsed, only to be refused by name: silently ignoring them would import nothing, or worse.
+    .addOption(new Option('--psk [hex]').hideHelp())
+    .addOption(new Option('--password [passphrase]').hideHelp())
+    .action(async (file: string, opts: PskcKeyOptions) => {
+      const keys = await pskcKeys(opts);
       let xml: Buffer;
       try {
         xml = readFileSync(file);
@@ -56,7 +62,7 @@ export function registerMfaCommands(program: Command): void {
         const r = await importHardwareTokens(
           s,
           xml,
-          { ...(opts.psk ? { psk: Buffer.from(opts.psk, 'hex') } : {}), ...(opts.password ? { password: opts.password } : {}) },
+          keys,
           cliActor(),
           cliCaller,
         );
@@ -86,4 +92,38 @@ export function registerMfaCommands(program: Command): void {
         process.stdout.write(`re-sealed ${r.devices} device secrets and ${r.tokens} token secrets under key ${s.box.currentKeyId}\n`);
       });
     });
+}
+
+interface PskcKeyOptions {
+  pskStdin?: boolean;
+  pskFile?: string;
+  passwordStdin?: boolean;
+  passwordFile?: string;
+  /** The refused forms: a secret in argv is visible to every user of the machine in `ps`. */
+  psk?: string | boolean;
+  password?: string | boolean;
+}
+
+/** The PSKC file's key and passphrase, read from standard input or a private file, never argv. */
+async function pskcKeys(opts: PskcKeyOptions): Promise<{ psk?: Buffer; password?: string }> {
+  if (opts.psk !== undefined) throw new UsageError('--psk is not accepted (arguments are visible in ps): use --psk-stdin or --psk-file PATH');
+  if (opts.password !== undefined) throw new UsageError('--password is not accepted (arguments are visible in ps): use --password-stdin or --password-file PATH');
+  if (opts.pskStdin && opts.passwordStdin) throw new UsageError('--psk-stdin and --password-stdin cannot both read standard input: use a --…-file option for one');
+  const hex = await readSecret('--psk', opts.pskStdin, opts.pskFile);
+  const password = await readSecret('--password', opts.passwordStdin, opts.passwordFile);
+  return {
+    // Whitespace is never part of hex; a key file may well end in a space or a newline.
+    ...(hex === undefined ? {} : { psk: Buffer.from(checkOption(PskcKeyHex, hex.trim(), sourceOf('--psk', opts.pskStdin), '16 to 32 bytes of hex'), 'hex') }),
+    ...(password === undefined ? {} : { password: checkOption(PskcPassword, password, sourceOf('--password', opts.passwordStdin), '1 to 256 characters') }),
+  };
+}
+
+const sourceOf = (base: string, stdin: boolean | undefined) => (stdin ? `${base}-stdin` : `${base}-file`);
+
+/** One secret from `<base>-stdin` or `<base>-file`, or undefined when neither is given. */
+async function readSecret(base: string, stdin: boolean | undefined, file: string | undefined): Promise<string | undefined> {
+  if (stdin && file !== undefined) throw new UsageError(`give ${base}-stdin or ${base}-file, not both`);
+  if (stdin) return readStdin(`${base}-stdin`);
+  if (file !== undefined) return readSecretFile(file, `${base}-file`);
+  return undefined;
 }

@@ -156,3 +156,30 @@ export async function unlockUser(s: Services, user: User, actor: string, caller:
   await s.users.unlock(user.id);
   await s.audit.append({ type: 'account_unlocked', userId: user.id, actor, ip: caller.ip, userAgent: caller.userAgent });
 }
+
+export interface ForcedPasswordChange {
+  sessionsEnded: number;
+  pendingSignInsEnded: number;
+}
+
+/**
+ * SEC-05: the user must choose a new password at the next sign-in. Sessions and half-finished
+ * sign-ins end too, or a session opened with the doubted password would outlive the decision.
+ * Flag, revocations and audit event commit together: a crash leaves either all of it or none,
+ * never a flagged user with live sessions nor an unrecorded change.
+ */
+export async function forcePasswordChange(s: Services, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
+  const now = s.clock.now();
+  return s.store.db.transaction().execute(async (trx) => {
+    const users = s.users.within(trx);
+    if (!(await users.findById(userId))) fail('not_found', 'No such user');
+    await users.update(userId, { force_password_change: 1 });
+    const sessionsEnded = await s.sessions.within(trx).revokeAll(userId, now);
+    const pendingSignInsEnded = await s.signIns.within(trx).cancelOpen(userId, now);
+    await s.audit.append(
+      { type: 'password_change_forced', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionsEnded, pendingSignInsEnded } },
+      trx,
+    );
+    return { sessionsEnded, pendingSignInsEnded };
+  });
+}

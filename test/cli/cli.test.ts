@@ -66,6 +66,38 @@ describe('mamori CLI (SQLite in a fresh data dir)', () => {
     ]);
   });
 
+  it('refuses what the HTTP API would refuse, with exit 2 naming the option, and creates nothing', async () => {
+    const create = (extra: string[], password = 'a long enough passphrase for c') =>
+      mamori(['user', 'create', '--email', 'c@example.com', '--password-stdin', ...extra], `${password}\n`);
+    const cases: Array<[string, Promise<CliResult>]> = [
+      ['--email', mamori(['user', 'create', '--email', 'weird"<>@example.com', '--password-stdin'], `${ADMIN_PASSWORD}\n`)],
+      // Addresses TypeBox's `email` format alone would take and the API's Ajv refuses.
+      ['--email', mamori(['user', 'create', '--email', '"quoted"@example.com', '--password-stdin'], `${ADMIN_PASSWORD}\n`)],
+      ['--email', mamori(['user', 'create', '--email', 'c@localhost', '--password-stdin'], `${ADMIN_PASSWORD}\n`)],
+      ['--email', mamori(['user', 'unlock', '--email', 'weird"<>@example.com'])],
+      ['--role', create(['--role', 'root'])],
+      ['--locale', create(['--locale', 'fr'])],
+      ['--name', create(['--name', 'x'.repeat(101)])],
+      ['--name', create(['--name', ''])],
+      ['--password-stdin', create([], 'x'.repeat(1025))],
+      // A password as an argument is visible in `ps`: refused, pointing at the option that replaces it.
+      ['--password-stdin', mamori(['user', 'create', '--email', 'c@example.com', '--password', ADMIN_PASSWORD])],
+    ];
+    for (const [option, pending] of cases) {
+      const r = await pending;
+      expectRefusal(r, 2);
+      expect(r.stderr).toContain(option);
+      expect(r.stderr).not.toContain('weird"<>'); // the value is not echoed (it could hold a newline)
+    }
+    const db = new SQLite(path.join(dataDir, 'mamori.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('select email from users order by email').pluck().all()).toEqual(['a@example.com', 'b@example.com']);
+      expect(db.prepare("select count(*) from audit_events where type = 'user_created'").pluck().get()).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
   it('prints the credential report as CSV with a header row', async () => {
     const r = await mamori(['report', 'credentials']);
     expect(r.status, r.stderr).toBe(0);

@@ -1,15 +1,10 @@
 import { Type } from '@fastify/type-provider-typebox';
 
-/** Shared pieces of the route schemas; each route keeps its own schema beside it. */
-export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-/** Upper bound for transport only; the policy (15–256 code points) speaks for itself. */
-export const Password = Type.String({ minLength: 1, maxLength: 1024 });
-export const Name = Type.String({ minLength: 1, maxLength: 100 });
-export const Code = Type.String({ minLength: 1, maxLength: 32 });
-export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
-export const Role = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
-export const Locale = Type.Union([Type.Literal('en'), Type.Literal('ja')]);
-export const Empty = Type.Object({}, { additionalProperties: false });
+/**
+ * Shared pieces of the route schemas; each route keeps its own schema beside it. The field schemas
+ * live in src/schemas/fields.ts, so the command line checks its input against the same definitions.
+ */
+export { Code, Email, Empty, Id, Locale, Name, Password, PskcKeyHex, PskcPassword, Role } from '../../schemas/fields.js';
 
 export const SessionSchema = Type.Object({
   user: Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), role: Type.String() }),
