@@ -15,6 +15,7 @@ const problems = {
   step_up_required: [403, 'A recent second factor is required'],
   reauthentication_required: [403, 'Sign in again first'],
   mfa_setup_required: [403, 'An MFA device must be assigned first'],
+  password_change_required: [403, 'A new password must be chosen first'],
   not_found: [404, 'Not found'],
   setup_already_done: [409, 'Setup is already done'],
   email_taken: [409, 'A user with this email already exists'],

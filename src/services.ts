@@ -12,7 +12,10 @@ import { PasswordHasher } from './methods/password/hasher.js';
 import { AuditLog } from './store/audit.js';
 import { migrate, openStore, type Store } from './store/db.js';
 import { SessionRepository } from './store/sessions.js';
-import { EmailCodeRepository, IpFailureRepository, SignInRepository } from './store/sign-in.js';
+import { EmailCodeRepository, SignInRepository } from './store/sign-in.js';
+import { AttemptRepository } from './store/attempts.js';
+import { HardwareTokenRepository } from './store/hardware-tokens.js';
+import { Regulator } from './regulation/index.js';
 import { UserRepository } from './store/users.js';
 import { DeviceRepository } from './store/devices.js';
 import { InvitationRepository } from './store/invitations.js';
@@ -33,7 +36,9 @@ export interface Services {
   sessions: SessionRepository;
   signIns: SignInRepository;
   emailCodes: EmailCodeRepository;
-  ipFailures: IpFailureRepository;
+  /** All attempt accounting (src/regulation). */
+  regulator: Regulator;
+  hardwareTokens: HardwareTokenRepository;
   methods: Methods;
   devices: DeviceRepository;
   invitations: InvitationRepository;
@@ -114,7 +119,8 @@ export async function createServices(
     }),
     signIns: new SignInRepository(store),
     emailCodes,
-    ipFailures: new IpFailureRepository(store),
+    regulator: new Regulator(new AttemptRepository(store.db), clock, config),
+    hardwareTokens: new HardwareTokenRepository(store),
     methods: createMethods({ store, box, clock, mailer, emailCodes, hasher, relyingParty, onCloneSuspected }),
     devices: new DeviceRepository(store),
     invitations: new InvitationRepository(store),

@@ -56,8 +56,9 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'JSON lines instead of a table')
     .action(async (opts: { json?: boolean }) => {
       await withServices(async (s) => {
+        const lockedUsers = await s.regulator.lockedUsers();
         for (const u of await s.users.list()) {
-          const locked = u.password_locked === 1 || u.mfa_locked_at !== null;
+          const locked = lockedUsers.has(u.id);
           if (opts.json) {
             process.stdout.write(JSON.stringify({ id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled === 1, locked }) + '\n');
           } else {

@@ -31,6 +31,7 @@ export async function credentialReport(s: Services): Promise<string> {
     .select(['user_id', 'type', 'last_used_at'])
     .where('status', '=', 'active')
     .execute();
+  const locked = await s.regulator.lockedUsers();
   const lines = [CREDENTIAL_REPORT_COLUMNS.join(',')];
   for (const u of users) {
     const mine = devices.filter((d) => d.user_id === u.id);
@@ -46,7 +47,7 @@ export async function credentialReport(s: Services): Promise<string> {
         [...new Set(mine.map((d) => d.type))].sort().join(' '),
         iso(u.last_sign_in_at),
         iso(lastMfa),
-        u.password_locked === 1 || u.mfa_locked_at !== null,
+        locked.has(u.id),
         u.disabled === 1,
       ]
         .map(csvField)

@@ -1,19 +1,20 @@
 import type { Services } from '../services.js';
 import { PENDING_TTL_MS } from './devices.js';
-import { PASSWORD_FREE_FAILURES } from './throttle.js';
 
 const DAY = 24 * 3_600_000;
 /** Ended sessions and sign-ins stay a week for the session list and support questions. */
 export const KEEP_ENDED_MS = 7 * DAY;
-/** Unknown-email counters that never reached the back-off are forgotten after 30 quiet days. */
-export const KEEP_QUIET_GHOSTS_MS = 30 * DAY;
+/**
+ * Password and MFA counts that never reached their first wait are forgotten after 30 quiet days,
+ * for accounts and unknown emails alike (so the two age the same and cannot be told apart).
+ */
+export const KEEP_QUIET_COUNTS_MS = 30 * DAY;
 
 export interface Purged {
   signIns: number;
   challenges: number;
   sessions: number;
-  addressWindows: number;
-  ghosts: number;
+  attemptBudgets: number;
   invitations: number;
   pendingDevices: number;
 }
@@ -27,7 +28,6 @@ export async function purgeExpired(s: Services): Promise<Purged> {
   const now = s.clock.now();
   const db = s.store.db;
   const n = (r: { numDeletedRows: bigint }) => Number(r.numDeletedRows);
-  const windowMs = s.config.ipFailureWindowMinutes * 60_000;
   return {
     // Their email codes go with them (ON DELETE CASCADE).
     signIns: n(await db.deleteFrom('sign_in_transactions').where('expires_at', '<', now - KEEP_ENDED_MS).executeTakeFirstOrThrow()),
@@ -44,17 +44,7 @@ export async function purgeExpired(s: Services): Promise<Purged> {
         )
         .executeTakeFirstOrThrow(),
     ),
-    addressWindows: n(
-      await db.deleteFrom('ip_failures').where('ip', 'not like', 'acct:%').where('window_start', '<=', now - windowMs).executeTakeFirstOrThrow(),
-    ),
-    ghosts: n(
-      await db
-        .deleteFrom('ip_failures')
-        .where('ip', 'like', 'acct:%')
-        .where('failures', '<', PASSWORD_FREE_FAILURES)
-        .where('window_start', '<', now - KEEP_QUIET_GHOSTS_MS)
-        .executeTakeFirstOrThrow(),
-    ),
+    attemptBudgets: await s.regulator.purge(KEEP_QUIET_COUNTS_MS, KEEP_ENDED_MS),
     invitations: n(await db.deleteFrom('invitations').where('expires_at', '<', now - KEEP_ENDED_MS).executeTakeFirstOrThrow()),
     pendingDevices: await s.devices.discardStalePending(now - PENDING_TTL_MS),
   };

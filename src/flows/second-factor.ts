@@ -1,75 +1,99 @@
+import type { Transaction } from 'kysely';
 import { MamoriError, fail } from '../errors.js';
-import type { Caller, SecondFactorId, VerifiedFactor } from '../methods/types.js';
+import type { MailMessage } from '../mail/messages.js';
+import type { Caller, Proof, SecondFactorId } from '../methods/types.js';
+import { isRefusal, type Budget } from '../regulation/index.js';
+import { MFA_HARD_STOP } from '../regulation/rules.js';
 import type { Services } from '../services.js';
-import type { User } from '../store/schema.js';
-import { notify, recordAddressFailure } from './sign-in.js';
-import { MFA_HARD_STOP, MFA_LOCK_AFTER } from './throttle.js';
+import type { Database, User } from '../store/schema.js';
+import { notify } from './notify.js';
+import { refuseAddress, retryLater } from './refusals.js';
 
-/** Whether the account's second-factor lock holds now (a timed lift may be configured). */
-export function mfaLocked(s: Services, user: User): boolean {
-  if (user.mfa_locked_at === null) return false;
-  if (user.mfa_failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0) return true;
-  return s.clock.now() < user.mfa_locked_at + s.config.mfaLockMinutes * 60_000;
+const lockedDetail = 'Too many wrong codes; an administrator must unlock the account';
+
+export interface SecondFactorStep<T> {
+  purpose: 'sign_in' | 'step_up';
+  /** Budgets beyond the address's and the account's (a half-finished sign-in's own five tries). */
+  budgets?: Budget[];
+  /** A refusal by one of `budgets`: the flow's own answer (a sign-in out of tries is dead). */
+  refused?: (budget: Budget) => never;
+  /** Runs in the transaction that consumes the proof; throw to roll everything back. */
+  onSuccess: (trx: Transaction<Database>, proof: Proof) => Promise<T>;
+  /** Runs in the transaction that counts a failure, when one of `budgets` closed with it. */
+  onClosed?: (trx: Transaction<Database>, budget: Budget) => Promise<void>;
 }
 
+/** Thrown inside a success transaction whose proof a concurrent request used first. */
+class ProofSpent extends Error {}
+
 /**
- * Checks a second factor for sign-in or step-up. Failures count per account across every
- * sign-in, instance and factor, so a new challenge never buys new guesses.
+ * Checks a second factor for sign-in or step-up, as one reserved attempt. Guessable factors
+ * (codes) draw on the account's MFA budget, shared by every sign-in, step-up, factor and
+ * instance, so a new challenge never buys new guesses; an assertion, which nobody can guess,
+ * draws only on the address's (and the step's own) budget, so a lock an attacker provoked with
+ * wrong codes does not shut the owner's security key out. On success the proof is consumed, the
+ * attempt settled, the audit written and `onSuccess` run in one transaction.
  */
-export async function verifySecondFactor(
-  s: Services,
-  user: User,
-  body: { method: string } & Record<string, unknown>,
-  caller: Caller,
-  purpose: 'sign_in' | 'step_up',
-): Promise<VerifiedFactor> {
+export async function verifySecondFactor<T>(s: Services, user: User, body: { method: string } & Record<string, unknown>, caller: Caller, step: SecondFactorStep<T>): Promise<T> {
   const method = s.methods.secondFactors.get(body.method as SecondFactorId);
   if (!method) fail('validation_failed', `Unknown method "${body.method.slice(0, 40)}"`);
-  if (method.guessable && mfaLocked(s, user)) {
-    s.metrics.mfaVerifications.inc({ method: method.id, result: 'locked' });
-    await s.audit.append({ type: 'mfa_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'mfa_locked', method: method.id, purpose } });
-    fail('mfa_locked', 'Too many wrong codes; an administrator must unlock the account');
-  }
-  if (method.guessable && user.mfa_locked_at !== null) {
-    // The timed lock ran out: start a fresh count below the lock threshold, keep the hard-stop total.
-    await s.users.liftMfaLock(user.id);
-  }
-  const verified = (await method.isEnrolled(user.id)) ? await method.verify(user, body, caller, purpose) : null;
-  if (verified) {
-    // Only the factor the count is about resets it: a passkey doesn't wipe an attacker's code guesses.
-    if (method.guessable) await s.users.clearMfaFailures(user.id);
-    s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
-    await s.audit.append({
-      type: purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified',
-      userId: user.id,
-      ip: caller.ip,
-      userAgent: caller.userAgent,
-      detail: { method: method.id, deviceId: verified.deviceId ?? null, deviceName: verified.deviceName ?? null },
-    });
-    if (method.id === 'recovery_code') {
-      const remaining = await s.methods.recoveryCodes.remaining(user.id);
-      await s.audit.append({ type: 'recovery_code_used', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { remaining } });
-      await notify(s, user, { kind: 'recovery_code_used', remaining, at: s.clock.now() });
+  const budgets = [...s.regulator.address(caller.ip), ...(method.guessable ? [s.regulator.mfa(user.id)] : []), ...(step.budgets ?? [])];
+  const attempt = await s.regulator.reserve(budgets);
+  if (isRefusal(attempt)) {
+    const { budget, decision } = attempt;
+    if (budget.name === 'address') return refuseAddress(s, attempt, caller);
+    if (budget.name === 'mfa') {
+      s.metrics.mfaVerifications.inc({ method: method.id, result: 'locked' });
+      await s.audit.append({ type: 'mfa_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: decision.reason === 'busy' ? 'too_many_attempts' : 'mfa_locked', method: method.id, purpose: step.purpose } });
+      if (decision.reason === 'busy') throw retryLater(attempt);
+      fail('mfa_locked', lockedDetail);
     }
-    return verified;
+    if (step.refused) step.refused(budget);
+    throw retryLater(attempt);
   }
-  await recordAddressFailure(s, caller);
-  // A refused assertion (replay, wrong origin, clone) is audited, but only codes count as guesses.
-  const failures = method.guessable ? await s.users.recordMfaFailure(user.id) : null;
+
+  const proof = (await method.isEnrolled(user.id)) ? await method.verify(user, body, caller, step.purpose) : null;
+  if (proof) {
+    let notice: MailMessage | undefined;
+    try {
+      const result = await s.store.db.transaction().execute(async (trx) => {
+        if (!(await proof.consume(trx))) throw new ProofSpent();
+        await attempt.succeed(trx);
+        const base = { userId: user.id, ip: caller.ip, userAgent: caller.userAgent };
+        await s.audit.append({ ...base, type: step.purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified', detail: { method: method.id, deviceId: proof.deviceId ?? null, deviceName: proof.deviceName ?? null } }, trx);
+        const after = proof.aftermath ? await proof.aftermath(trx) : undefined;
+        for (const entry of after?.audit ?? []) await s.audit.append({ ...base, ...entry }, trx);
+        notice = after?.notice;
+        return step.onSuccess(trx, proof);
+      });
+      s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
+      if (notice) await notify(s, user, notice);
+      return result;
+    } catch (err) {
+      // Rolled back: the settlement with it. A proof used first by a concurrent request is a failure.
+      if (!(err instanceof ProofSpent)) {
+        await attempt.release();
+        throw err;
+      }
+    }
+  }
+
   s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
-  await s.audit.append({
-    type: 'mfa_failed',
-    userId: user.id,
-    ip: caller.ip,
-    userAgent: caller.userAgent,
-    detail: { method: method.id, purpose, ...(failures === null ? {} : { consecutiveFailures: failures }) },
+  const closed = await s.store.db.transaction().execute(async (trx) => {
+    const counted = await attempt.fail(trx);
+    const account = counted.find((f) => f.budget.name === 'mfa');
+    const base = { userId: user.id, ip: caller.ip, userAgent: caller.userAgent };
+    // A refused assertion (replay, wrong origin, clone) is audited, but only codes count as guesses.
+    await s.audit.append({ ...base, type: 'mfa_failed', detail: { method: method.id, purpose: step.purpose, ...(account ? { consecutiveFailures: account.failures } : {}) } }, trx);
+    if (account?.closed) await s.audit.append({ ...base, type: 'account_locked', detail: { reason: 'mfa', consecutiveFailures: account.failures } }, trx);
+    // When the account locked too, that is the news: the step stays open to say so (423) rather than vanish (401).
+    if (!account?.closed) for (const f of counted) if (f.closed && f.budget.name !== 'mfa' && f.budget.name !== 'address' && step.onClosed) await step.onClosed(trx, f.budget);
+    return account?.closed ? account : undefined;
   });
-  if (failures === null) fail('invalid_code');
-  if (failures >= MFA_LOCK_AFTER && (await s.users.lockMfa(user.id, s.clock.now()))) {
+  if (closed) {
     s.metrics.lockouts.inc({ kind: 'mfa_lock' });
-    await s.audit.append({ type: 'account_locked', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'mfa', consecutiveFailures: failures } });
-    await notify(s, user, { kind: 'account_locked', reason: 'mfa', at: s.clock.now(), hard: failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0 });
-    throw new MamoriError('mfa_locked', 'Too many wrong codes; an administrator must unlock the account');
+    await notify(s, user, { kind: 'account_locked', reason: 'mfa', at: s.clock.now(), hard: closed.failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0 });
+    throw new MamoriError('mfa_locked', lockedDetail);
   }
   fail('invalid_code');
 }

@@ -8,6 +8,8 @@ export interface SessionView {
   mfaVerifiedAt: string | null;
   expiresAt: string;
   mfaSetupRequired: boolean;
+  /** An administrator forced a password change: the session allows only that (and sign-out). */
+  passwordChangeRequired: boolean;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -22,5 +24,6 @@ export function sessionView(session: Session, user: User, idleMs: number): Sessi
     // Whichever comes first: the absolute limit or the idle limit from the last request.
     expiresAt: iso(Math.min(session.expires_at, session.last_seen_at + idleMs)),
     mfaSetupRequired: session.mfa_setup_only === 1,
+    passwordChangeRequired: session.password_change_only === 1,
   };
 }

@@ -7,11 +7,16 @@ import { sessionView } from './session-view.js';
 
 /** A second factor inside a session: a fresh `mfaVerifiedAt`, aal 2, and a new session token. */
 export async function stepUp(s: Services, user: User, session: Session, body: { method: string } & Record<string, unknown>, caller: Caller) {
-  const verified = await verifySecondFactor(s, user, body, caller, 'step_up');
-  const now = s.clock.now();
-  const amr = [...new Set([...(JSON.parse(session.amr) as string[]), ...verified.amr, 'mfa'])];
-  const token = await s.sessions.raise(session.id, { aal: 2, amr, mfaVerifiedAt: now, mfaSetupOnly: false }, now);
-  if (!token) fail('unauthenticated');
-  const raised = (await s.store.db.selectFrom('sessions').selectAll().where('id', '=', session.id).executeTakeFirstOrThrow());
-  return { token, view: sessionView(raised, user, s.config.sessionIdleMinutes * 60_000) };
+  return verifySecondFactor(s, user, body, caller, {
+    purpose: 'step_up',
+    onSuccess: async (trx, proof) => {
+      const now = s.clock.now();
+      const amr = [...new Set([...(JSON.parse(session.amr) as string[]), ...proof.amr, 'mfa'])];
+      const sessions = s.sessions.within(trx);
+      const token = await sessions.raise(session.id, { aal: 2, amr, mfaVerifiedAt: now, mfaSetupOnly: false }, now);
+      if (!token) fail('unauthenticated');
+      const raised = (await sessions.find(session.id))!;
+      return { token, view: sessionView(raised, user, s.config.sessionIdleMinutes * 60_000) };
+    },
+  });
 }

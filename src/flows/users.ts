@@ -3,9 +3,11 @@ import { MamoriError, fail } from '../errors.js';
 import { checkPassword, weakReasonText } from '../methods/password/policy.js';
 import type { Caller } from '../methods/types.js';
 import { setupTokenFile, type Services } from '../services.js';
-import type { User } from '../store/schema.js';
+import type { Session, User } from '../store/schema.js';
 import { safeEqual, sha256Hex } from '../crypto/tokens.js';
-import { countPasswordFailure, notify, throttleState } from './sign-in.js';
+import { notify } from './notify.js';
+import { mfaSetupRequired } from './open-session.js';
+import { attemptPassword } from './password-attempt.js';
 
 export type Locale = 'en' | 'ja';
 
@@ -119,30 +121,29 @@ export async function completeSetup(s: Services, input: NewUserInput & { setupTo
 export async function changePassword(
   s: Services,
   user: User,
-  sessionId: string,
+  session: Session,
   currentPassword: string,
   newPassword: string,
   caller: Caller,
 ): Promise<void> {
-  // A session in the wrong hands must not become an unthrottled password oracle.
-  await throttleState(s, user, user.email);
-  if (!(await s.hasher.verify(user.password_hash, currentPassword))) {
-    await countPasswordFailure(s, user, caller, 'password_change_failed');
-    fail('invalid_credentials', 'The current password is not correct');
-  }
-  await s.users.clearPasswordFailures(user.id);
+  // A session in the wrong hands must not become an unthrottled password oracle: the current
+  // password draws on the same budget as a sign-in.
+  await attemptPassword(s, user, user.email, currentPassword, caller, 'password_change_failed');
   assertStrongPassword(newPassword, user.email);
+  const hash = await s.hasher.hash(newPassword);
   const now = s.clock.now();
-  await s.users.update(user.id, { password_hash: await s.hasher.hash(newPassword), password_changed_at: now, force_password_change: 0 });
-  const ended = await s.sessions.revokeAll(user.id, now, sessionId);
-  // A half-finished sign-in got past the old password: it must not become a session now.
-  const cancelled = await s.signIns.cancelOpen(user.id, now);
-  await s.audit.append({
-    type: 'password_changed',
-    userId: user.id,
-    ip: caller.ip,
-    userAgent: caller.userAgent,
-    detail: { otherSessionsEnded: ended, pendingSignInsEnded: cancelled },
+  // A change forced by an administrator was the session's only errand; MFA setup may be next.
+  const setupRequired = session.password_change_only === 1 && (await mfaSetupRequired(s, user.id, session.aal));
+  await s.store.db.transaction().execute(async (trx) => {
+    await s.users.within(trx).update(user.id, { password_hash: hash, password_changed_at: now, force_password_change: 0 });
+    const ended = await s.sessions.within(trx).revokeAll(user.id, now, session.id);
+    // A half-finished sign-in got past the old password: it must not become a session now.
+    const cancelled = await s.signIns.within(trx).cancelOpen(user.id, now);
+    if (session.password_change_only === 1) await s.sessions.within(trx).restrict(session.id, { mfaSetupOnly: setupRequired, passwordChangeOnly: false });
+    await s.audit.append(
+      { type: 'password_changed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { otherSessionsEnded: ended, pendingSignInsEnded: cancelled } },
+      trx,
+    );
   });
   await notify(s, user, {
     kind: 'password_changed',
@@ -152,9 +153,12 @@ export async function changePassword(
   });
 }
 
+/** An administrator lifts every lock and back-off of the account, with its audit event, in one transaction. */
 export async function unlockUser(s: Services, user: User, actor: string, caller: Caller): Promise<void> {
-  await s.users.unlock(user.id);
-  await s.audit.append({ type: 'account_unlocked', userId: user.id, actor, ip: caller.ip, userAgent: caller.userAgent });
+  await s.store.db.transaction().execute(async (trx) => {
+    await s.regulator.clear([s.regulator.password({ userId: user.id }), s.regulator.mfa(user.id)], trx);
+    await s.audit.append({ type: 'account_unlocked', userId: user.id, actor, ip: caller.ip, userAgent: caller.userAgent }, trx);
+  });
 }
 
 export interface ForcedPasswordChange {

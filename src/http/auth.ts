@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../errors.js';
-import { enrolledFactors } from '../flows/sign-in.js';
+import { enrolledFactors } from '../flows/factors.js';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
@@ -16,17 +16,22 @@ export function callerOf(req: FastifyRequest): Caller {
   return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
 }
 
+/** What a restricted session may still do: assign an MFA device, or set the new password an administrator asked for. */
+export type Errand = 'mfa_setup' | 'password_change';
+
 /**
- * The signed-in user of a request. A session limited to MFA enrollment passes only where
- * `allowSetupOnly` says so.
+ * The signed-in user of a request. A restricted session passes only where `allow` names its
+ * errand (GET /session and sign-out allow both).
  */
-export async function requireSession(s: Services, req: FastifyRequest, opts: { allowSetupOnly?: boolean } = {}): Promise<Authenticated> {
+export async function requireSession(s: Services, req: FastifyRequest, opts: { allow?: Errand[] } = {}): Promise<Authenticated> {
   const token = readCookie(req, SESSION_COOKIE);
   const session = token ? await s.sessions.findLive(token, s.clock.now()) : undefined;
   if (!session) fail('unauthenticated');
   const user = await s.users.findById(session.user_id);
   if (!user || user.disabled) fail('unauthenticated');
-  if (session.mfa_setup_only && !opts.allowSetupOnly) fail('mfa_setup_required', 'Assign an MFA device before using the rest of the service');
+  const allow = opts.allow ?? [];
+  if (session.password_change_only && !allow.includes('password_change')) fail('password_change_required', 'Choose a new password before using the rest of the service');
+  if (session.mfa_setup_only && !allow.includes('mfa_setup')) fail('mfa_setup_required', 'Assign an MFA device before using the rest of the service');
   return { session, user };
 }
 

@@ -9,6 +9,7 @@ import { RecoveryCodeMethod } from './recovery-code/index.js';
 import { OtpMethod } from './totp/index.js';
 import { DeviceRepository } from '../store/devices.js';
 import { ChallengeRepository } from '../store/challenges.js';
+import { RecoveryCodeRepository } from '../store/recovery-codes.js';
 import type { MfaDevice } from '../store/schema.js';
 import { WebauthnMethod, type RelyingParty } from './webauthn/index.js';
 import type { SecondFactorId, SecondFactorMethod } from './types.js';
@@ -36,7 +37,7 @@ export function createMethods(deps: {
 }): Methods {
   const devices = new DeviceRepository(deps.store);
   const otp = new OtpMethod(devices, deps.box, deps.clock);
-  const recoveryCodes = new RecoveryCodeMethod(deps.store, deps.hasher, deps.clock);
+  const recoveryCodes = new RecoveryCodeMethod(new RecoveryCodeRepository(deps.store), devices, deps.hasher, deps.clock);
   const webauthn = new WebauthnMethod(deps.store, devices, new ChallengeRepository(deps.store), deps.clock, deps.relyingParty, deps.onCloneSuspected);
   const secondFactors: SecondFactorMethod[] = [webauthn, otp, recoveryCodes];
   return {

@@ -1,4 +1,7 @@
-import type { User } from '../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { MailMessage } from '../mail/messages.js';
+import type { AuditEntry } from '../store/audit.js';
+import type { Database, User } from '../store/schema.js';
 
 /** Who is asking: recorded in the audit log and used by the per-address throttle. */
 export interface Caller {
@@ -16,6 +19,18 @@ export interface VerifiedFactor {
 }
 
 /**
+ * A second factor that checked out but is not used up yet. The flow consumes it inside the
+ * transaction that also settles the attempt, records the audit events and opens or raises the
+ * session, so either all of that commits or none of it.
+ */
+export interface Proof extends VerifiedFactor {
+  /** Uses the proof up; false when a concurrent request used it first (then it counts as a failure). */
+  consume(trx: Transaction<Database>): Promise<boolean>;
+  /** What using it means beyond the session: audit events (in the same transaction) and a notice mailed after commit. */
+  aftermath?(trx: Transaction<Database>): Promise<{ audit: AuditEntry[]; notice?: MailMessage }>;
+}
+
+/**
  * One second factor. Each lives in its own folder under methods/ and is registered once in
  * methods/index.ts; flows only see this interface.
  */
@@ -30,8 +45,8 @@ export interface SecondFactorMethod {
   /** True when the user holds an active credential of this kind. */
   isEnrolled(userId: string): Promise<boolean>;
   /**
-   * Checks the proof and consumes it in the same atomic step; null when it is wrong, used or
-   * malformed. The caller counts failures.
+   * Checks the proof; null when it is wrong, used or malformed. Nothing is consumed yet (see
+   * Proof.consume), and the caller counts failures.
    */
-  verify(user: User, input: Record<string, unknown>, caller: Caller, purpose: 'sign_in' | 'step_up'): Promise<VerifiedFactor | null>;
+  verify(user: User, input: Record<string, unknown>, caller: Caller, purpose: 'sign_in' | 'step_up'): Promise<Proof | null>;
 }

@@ -19,6 +19,7 @@ import { initial } from './migrations/001-initial.js';
 import { invitations } from './migrations/002-invitations.js';
 import { auditInstance } from './migrations/003-audit-instance.js';
 import { auditMac } from './migrations/004-audit-mac.js';
+import { attemptBudgets } from './migrations/005-attempt-budgets.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -105,6 +106,7 @@ class InCodeMigrations implements MigrationProvider {
       '002-invitations': invitations,
       '003-audit-instance': auditInstance,
       '004-audit-mac': auditMac,
+      '005-attempt-budgets': attemptBudgets,
     };
   }
 }

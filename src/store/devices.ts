@@ -1,6 +1,6 @@
 import type { Store } from './db.js';
-import type { MfaDevice, MfaDevicesTable } from './schema.js';
-import type { Insertable } from 'kysely';
+import type { Database, MfaDevice, MfaDevicesTable } from './schema.js';
+import type { Insertable, Transaction } from 'kysely';
 
 export const DEVICE_LIMIT = 8;
 
@@ -9,6 +9,11 @@ export class DeviceRepository {
 
   private get db() {
     return this.store.db;
+  }
+
+  /** The same repository inside a transaction. */
+  within(trx: Transaction<Database>): DeviceRepository {
+    return new DeviceRepository({ ...this.store, db: trx });
   }
 
   async insert(row: Insertable<MfaDevicesTable>): Promise<void> {
@@ -51,25 +56,16 @@ export class DeviceRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Pending → active, once, while the user is under the device limit and the pending device is fresh. */
-  async activate(id: string, userId: string, counter: number, now: number, pendingSince: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const active = await trx
-        .selectFrom('mfa_devices')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('user_id', '=', userId)
-        .where('status', '=', 'active')
-        .executeTakeFirstOrThrow();
-      if (Number(active.n) >= DEVICE_LIMIT) return false;
-      const r = await trx
-        .updateTable('mfa_devices')
-        .set({ status: 'active', activated_at: now, last_used_counter: counter, last_used_at: now })
-        .where('id', '=', id)
-        .where('status', '=', 'pending')
-        .where('created_at', '>', pendingSince)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
-    });
+  /** Pending → active, once, while the pending device is fresh. The caller checks the device limit in the same transaction. */
+  async activate(id: string, counter: number, now: number, pendingSince: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('mfa_devices')
+      .set({ status: 'active', activated_at: now, last_used_counter: counter, last_used_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('created_at', '>', pendingSince)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   async rename(userId: string, id: string, name: string): Promise<boolean> {
@@ -77,21 +73,21 @@ export class DeviceRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** Deletes an active device; a hardware token goes back to the inventory. Call it in a transaction. */
   async remove(userId: string, id: string): Promise<MfaDevice | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const device = await trx.selectFrom('mfa_devices').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-      if (!device) return undefined;
-      await trx.deleteFrom('mfa_devices').where('id', '=', id).execute();
-      if (device.hardware_token_id) {
-        // The token goes back to the inventory, ready for its next holder.
-        await trx
-          .updateTable('hardware_tokens')
-          .set({ assigned_user_id: null, assigned_device_id: null })
-          .where('id', '=', device.hardware_token_id)
-          .execute();
-      }
-      return device;
-    });
+    const device = await this.db.selectFrom('mfa_devices').selectAll().where('id', '=', id).where('user_id', '=', userId).where('status', '=', 'active').executeTakeFirst();
+    if (!device) return undefined;
+    await this.db.deleteFrom('mfa_devices').where('id', '=', id).execute();
+    if (device.hardware_token_id) {
+      // The token goes back to the inventory, ready for its next holder.
+      await this.db.updateTable('hardware_tokens').set({ assigned_user_id: null, assigned_device_id: null }).where('id', '=', device.hardware_token_id).execute();
+    }
+    return device;
+  }
+
+  /** The credential's device, if any user holds it. */
+  findByCredential(credentialId: string): Promise<MfaDevice | undefined> {
+    return this.db.selectFrom('mfa_devices').selectAll().where('credential_id', '=', credentialId).executeTakeFirst();
   }
 
   /** Pending devices older than the limit are discarded. */

@@ -18,13 +18,7 @@ export interface UsersTable {
   last_sign_in_at: number | null;
   /** 64 random bytes, base64url: the WebAuthn user handle, free of personal data. */
   webauthn_user_handle: string;
-  /** Consecutive failed password sign-ins, shared by every instance. */
-  password_failures: number;
-  password_blocked_until: number | null;
-  password_locked: number;
-  /** Consecutive failed second-factor attempts (all factors and sign-ins together). */
-  mfa_failures: number;
-  mfa_locked_at: number | null;
+  /** 1 after an administrator forced a password change: the next sign-in allows only that. */
   force_password_change: number;
 }
 
@@ -36,6 +30,8 @@ export interface SessionsTable {
   amr: string;
   /** 1 while the session may only enroll MFA (policy demands it and the user has none). */
   mfa_setup_only: number;
+  /** 1 while the session may only set a new password (an administrator forced a change). */
+  password_change_only: number;
   created_at: number;
   signed_in_at: number;
   mfa_verified_at: number | null;
@@ -53,7 +49,6 @@ export interface SignInTransactionsTable {
   /** What the sign-in waits for: an emailed code or a second factor. */
   step: 'email_code' | 'mfa';
   amr: string;
-  failures: number;
   created_at: number;
   expires_at: number;
   completed_at: number | null;
@@ -161,10 +156,26 @@ export interface AuditEventsTable {
   chain_version: Generated<number>;
 }
 
-export interface IpFailuresTable {
-  ip: string;
-  window_start: number;
+/**
+ * One attempt budget (see src/regulation/): a failure count and the attempts reserved but not
+ * yet settled. Keys name what is counted, e.g. `password:user:<id>` or `address:<ip>`.
+ */
+export interface AttemptBudgetsTable {
+  key: string;
+  /** Consecutive failures, or failures in the current window for windowed budgets. */
   failures: number;
+  /** Attempts reserved and not yet settled; void once `lease_until` passes (a crashed request). */
+  pending: number;
+  lease_until: number;
+  window_start: number;
+  /** No attempt before this time (a back-off, or a timed lock). */
+  blocked_until: number | null;
+  /** Locked until an administrator lifts it. */
+  locked_at: number | null;
+  last_failure_at: number | null;
+  /** When a refusal of this budget was last audited (one event per window, not one per request). */
+  refusal_audited_at: number | null;
+  updated_at: number;
 }
 
 export interface InvitationsTable {
@@ -191,7 +202,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   webauthn_challenges: WebauthnChallengesTable;
   audit_events: AuditEventsTable;
-  ip_failures: IpFailuresTable;
+  attempt_budgets: AttemptBudgetsTable;
   settings: SettingsTable;
   invitations: InvitationsTable;
 }
@@ -204,3 +215,4 @@ export type SignInTransaction = Selectable<SignInTransactionsTable>;
 export type MfaDevice = Selectable<MfaDevicesTable>;
 export type HardwareToken = Selectable<HardwareTokensTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
+export type AttemptBudget = Selectable<AttemptBudgetsTable>;

@@ -28,6 +28,7 @@ export class SessionRepository {
     aal: number;
     amr: string[];
     mfaSetupOnly: boolean;
+    passwordChangeOnly?: boolean;
     now: number;
     mfaVerifiedAt: number | null;
     ip: string | null;
@@ -41,6 +42,7 @@ export class SessionRepository {
       aal: s.aal,
       amr: JSON.stringify(s.amr),
       mfa_setup_only: s.mfaSetupOnly ? 1 : 0,
+      password_change_only: s.passwordChangeOnly ? 1 : 0,
       created_at: s.now,
       signed_in_at: s.now,
       mfa_verified_at: s.mfaVerifiedAt,
@@ -97,6 +99,19 @@ export class SessionRepository {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1 ? token : undefined;
+  }
+
+  /** Lifts or sets a session's restrictions (a forced password change was made, say). */
+  async restrict(id: string, r: { mfaSetupOnly: boolean; passwordChangeOnly: boolean }): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ mfa_setup_only: r.mfaSetupOnly ? 1 : 0, password_change_only: r.passwordChangeOnly ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  find(id: string): Promise<Session | undefined> {
+    return this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   listLive(userId: string, now: number): Promise<Session[]> {

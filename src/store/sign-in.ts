@@ -32,7 +32,6 @@ export class SignInRepository {
       user_id: t.userId,
       step: t.step,
       amr: JSON.stringify(t.amr),
-      failures: 0,
       created_at: t.now,
       expires_at: t.now + t.ttlMs,
       completed_at: null,
@@ -77,19 +76,9 @@ export class SignInRepository {
     return Number(r.numUpdatedRows);
   }
 
-  /** Counts a wrong code; at `max` the transaction dies. Returns the new count. */
-  async recordFailure(id: string, max: number, now: number): Promise<number> {
-    const r = await this.db
-      .updateTable('sign_in_transactions')
-      .set((eb) => ({ failures: eb('failures', '+', 1) }))
-      .where('id', '=', id)
-      .returning('failures')
-      .executeTakeFirst();
-    const failures = r?.failures ?? max;
-    if (failures >= max) {
-      await this.db.updateTable('sign_in_transactions').set({ expires_at: now }).where('id', '=', id).execute();
-    }
-    return failures;
+  /** Ends one open sign-in (it ran out of tries). */
+  async expire(id: string, now: number): Promise<void> {
+    await this.db.updateTable('sign_in_transactions').set({ expires_at: now }).where('id', '=', id).where('completed_at', 'is', null).execute();
   }
 }
 
@@ -98,6 +87,11 @@ export class EmailCodeRepository {
 
   private get db() {
     return this.store.db;
+  }
+
+  /** The same repository inside a transaction. */
+  within(trx: Transaction<Database>): EmailCodeRepository {
+    return new EmailCodeRepository({ ...this.store, db: trx });
   }
 
   /** Stores a new code for the transaction and voids the codes sent before it. */
@@ -168,67 +162,5 @@ export class EmailCodeRepository {
       .where('expires_at', '>', now)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
-  }
-
-  /** Codes sent and wrong tries spent in the last hour for the account: the hourly cap. */
-  async hourlyUsage(userId: string, now: number): Promise<{ sent: number; tries: number }> {
-    const r = await this.db
-      .selectFrom('email_codes')
-      .select((eb) => [eb.fn.countAll<number>().as('sent'), eb.fn.sum<number>('attempts').as('tries')])
-      .where('user_id', '=', userId)
-      .where('created_at', '>', now - 3_600_000)
-      .executeTakeFirstOrThrow();
-    return { sent: Number(r.sent), tries: Number(r.tries ?? 0) };
-  }
-}
-
-export class IpFailureRepository {
-  constructor(private readonly store: Store) {}
-
-  /** Adds one failure for the address in its fixed window and returns the window's count. */
-  async record(ip: string, now: number, windowMs: number): Promise<number> {
-    const r = await this.store.db
-      .insertInto('ip_failures')
-      .values({ ip, window_start: now, failures: 1 })
-      .onConflict((oc) =>
-        oc.column('ip').doUpdateSet((eb) => ({
-          failures: eb
-            .case()
-            .when('ip_failures.window_start', '<=', now - windowMs)
-            .then(1)
-            .else(eb('ip_failures.failures', '+', 1))
-            .end(),
-          window_start: eb
-            .case()
-            .when('ip_failures.window_start', '<=', now - windowMs)
-            .then(now)
-            .else(eb.ref('ip_failures.window_start'))
-            .end(),
-        })),
-      )
-      .returning(['failures', 'window_start'])
-      .executeTakeFirstOrThrow();
-    return r.failures;
-  }
-
-  /**
-   * Counts one more consecutive failure under `key` with no window, and remembers its time in
-   * `window_start` (here: the latest failure). Unknown emails use it to mirror an account's counter.
-   */
-  async recordConsecutive(key: string, now: number): Promise<number> {
-    const r = await this.store.db
-      .insertInto('ip_failures')
-      .values({ ip: key, window_start: now, failures: 1 })
-      .onConflict((oc) => oc.column('ip').doUpdateSet((eb) => ({ failures: eb('ip_failures.failures', '+', 1), window_start: now })))
-      .returning('failures')
-      .executeTakeFirstOrThrow();
-    return r.failures;
-  }
-
-  /** Seconds until the address may try again, or 0. */
-  async blockedFor(ip: string, limit: number, now: number, windowMs: number): Promise<number> {
-    const r = await this.store.db.selectFrom('ip_failures').selectAll().where('ip', '=', ip).executeTakeFirst();
-    if (!r || r.failures < limit || r.window_start <= now - windowMs) return 0;
-    return Math.max(1, Math.ceil((r.window_start + windowMs - now) / 1000));
   }
 }

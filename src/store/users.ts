@@ -40,11 +40,6 @@ export class UserRepository {
       created_at: u.now,
       last_sign_in_at: null,
       webauthn_user_handle: randomBytes(64).toString('base64url'),
-      password_failures: 0,
-      password_blocked_until: null,
-      password_locked: 0,
-      mfa_failures: 0,
-      mfa_locked_at: null,
       force_password_change: 0,
     };
     await this.db.insertInto('users').values(row).execute();
@@ -90,77 +85,12 @@ export class UserRepository {
     await this.db.updateTable('users').set(changes).where('id', '=', id).execute();
   }
 
-  /** Counts one failed password and returns the new consecutive count (atomic across instances). */
-  async recordPasswordFailure(id: string): Promise<number> {
-    const r = await this.db
-      .updateTable('users')
-      .set((eb) => ({ password_failures: eb('password_failures', '+', 1) }))
-      .where('id', '=', id)
-      .returning('password_failures')
-      .executeTakeFirst();
-    return r?.password_failures ?? 0;
-  }
-
-  async setPasswordBlock(id: string, failures: number, until: number | null, hardLock: boolean): Promise<void> {
-    // Only the request that produced this count sets its block; a later failure already set a longer one.
-    await this.db
-      .updateTable('users')
-      .set({ password_blocked_until: until, ...(hardLock ? { password_locked: 1 } : {}) })
-      .where('id', '=', id)
-      .where('password_failures', '=', failures)
-      .execute();
-  }
-
-  async clearPasswordFailures(id: string): Promise<void> {
-    await this.db
-      .updateTable('users')
-      .set({ password_failures: 0, password_blocked_until: null })
-      .where('id', '=', id)
-      .where('password_failures', '>', 0)
-      .execute();
-  }
-
-  async recordMfaFailure(id: string): Promise<number> {
-    const r = await this.db
-      .updateTable('users')
-      .set((eb) => ({ mfa_failures: eb('mfa_failures', '+', 1) }))
-      .where('id', '=', id)
-      .returning('mfa_failures')
-      .executeTakeFirst();
-    return r?.mfa_failures ?? 0;
-  }
-
-  /** Sets the lock once; returns true for the request that locked it (it sends the email). */
-  async lockMfa(id: string, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('users')
-      .set({ mfa_locked_at: now })
-      .where('id', '=', id)
-      .where('mfa_locked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  /** A timed MFA lock ran out: the lock goes, the count (and with it the hard stop) stays. */
-  async liftMfaLock(id: string): Promise<void> {
-    await this.db.updateTable('users').set({ mfa_locked_at: null }).where('id', '=', id).execute();
-  }
-
-  async clearMfaFailures(id: string): Promise<void> {
-    await this.db.updateTable('users').set({ mfa_failures: 0 }).where('id', '=', id).where('mfa_failures', '>', 0).execute();
-  }
-
-  async unlock(id: string): Promise<void> {
-    await this.db
-      .updateTable('users')
-      .set({
-        password_failures: 0,
-        password_blocked_until: null,
-        password_locked: 0,
-        mfa_failures: 0,
-        mfa_locked_at: null,
-      })
-      .where('id', '=', id)
-      .execute();
+  /**
+   * Takes the user's row lock until the transaction ends, so checks such as the device limit hold
+   * against concurrent requests (PostgreSQL's READ COMMITTED would let both see the old count).
+   * A no-op write rather than SELECT … FOR UPDATE, so it means the same on SQLite and elsewhere.
+   */
+  async lockRow(id: string): Promise<void> {
+    await this.db.updateTable('users').set((eb) => ({ disabled: eb.ref('disabled') })).where('id', '=', id).execute();
   }
 }

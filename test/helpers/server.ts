@@ -119,3 +119,17 @@ export async function signIn(server: TestServer, email: string, password = STRON
   }
   return c;
 }
+
+/** What `mamori user unlock` does, without the audit event: every lock and count of the account gone. */
+export async function unlockByEmail(server: TestServer, email: string): Promise<void> {
+  const s = server.services;
+  const user = (await s.users.findByEmail(email))!;
+  await s.regulator.clear([s.regulator.password({ userId: user.id }), s.regulator.mfa(user.id)]);
+}
+
+/** An account's attempt budget as stored (`password` or `mfa`), for tests that look inside. */
+export async function budgetOf(server: TestServer, kind: 'password' | 'mfa', userId: string) {
+  const s = server.services;
+  const key = (kind === 'password' ? s.regulator.password({ userId }) : s.regulator.mfa(userId)).key;
+  return s.store.db.selectFrom('attempt_budgets').selectAll().where('key', '=', key).executeTakeFirst();
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeExpired } from '../../src/flows/housekeeping.js';
 import { databases } from '../helpers/db.js';
+import { unknownEmailKey } from '../../src/flows/password-attempt.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
 describe.each(databases)('housekeeping ($name)', ({ name, skip }) => {
@@ -11,7 +12,7 @@ describe.each(databases)('housekeeping ($name)', ({ name, skip }) => {
   });
   afterAll(async () => server?.close());
 
-  const count = async (table: 'sign_in_transactions' | 'email_codes' | 'sessions' | 'ip_failures' | 'webauthn_challenges' | 'mfa_devices') =>
+  const count = async (table: 'sign_in_transactions' | 'email_codes' | 'sessions' | 'attempt_budgets' | 'webauthn_challenges' | 'mfa_devices') =>
     Number((await server.services.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
   it.skipIf(skip)('deletes what can no longer matter and keeps what still bounds an attacker', async () => {
@@ -29,7 +30,8 @@ describe.each(databases)('housekeeping ($name)', ({ name, skip }) => {
 
     // Nothing live goes.
     const none = await purgeExpired(server.services);
-    expect(none).toMatchObject({ signIns: 0, sessions: 0, ghosts: 0, challenges: 0, pendingDevices: 0 });
+    expect(none).toMatchObject({ signIns: 0, sessions: 0, attemptBudgets: 0, challenges: 0, pendingDevices: 0 });
+    const budgetsBefore = await count('attempt_budgets');
 
     // A failed attempt opens this address's failure window, which ends after 10 minutes.
     await server.client().post('/api/v1/sign-in', { email: 'keep@example.com', password: 'wrong but long enough' });
@@ -38,16 +40,21 @@ describe.each(databases)('housekeeping ($name)', ({ name, skip }) => {
     const purged = await purgeExpired(server.services);
     expect(purged.signIns).toBeGreaterThan(0);
     expect(purged.sessions).toBeGreaterThan(0);
-    expect(purged.ghosts).toBe(1);
     expect(purged.challenges).toBe(1);
     expect(purged.pendingDevices).toBe(1);
-    expect(purged.addressWindows).toBeGreaterThan(0);
+    // The quiet unknown email and the ended passkey-challenge window (the fresh sign-in opened new windows).
+    expect(purged.attemptBudgets).toBe(2);
+    expect(await count('attempt_budgets')).toBeLessThan(budgetsBefore + 3);
+    const keys = (await server.services.store.db.selectFrom('attempt_budgets').select('key').execute()).map((r) => r.key);
+    expect(keys.some((k) => k.startsWith('passkey_challenges:'))).toBe(false);
     expect(await count('email_codes')).toBe(1); // only the fresh sign-in's
     expect(await count('webauthn_challenges')).toBe(0);
     // The live session and the counter that reached the back-off stay.
     expect((await fresh.get('/api/v1/session')).status).toBe(200);
-    const ghosts = await server.services.store.db.selectFrom('ip_failures').selectAll().where('ip', 'like', 'acct:%').execute();
+    const ghostBudget = (email: string) => server.services.regulator.password({ unknownEmailKey: unknownEmailKey(server.services, email) }).key;
+    const ghosts = await server.services.store.db.selectFrom('attempt_budgets').selectAll().where('key', 'in', [ghostBudget('busy-ghost@example.com'), ghostBudget('quiet-ghost@example.com')]).execute();
     expect(ghosts).toHaveLength(1);
+    expect(ghosts[0]!.key).toBe(ghostBudget('busy-ghost@example.com'));
     expect(ghosts[0]!.failures).toBe(5);
     expect((await server.client().post('/api/v1/sign-in', { email: 'keep@example.com', password: STRONG_PASSWORD })).status).toBe(200);
   });

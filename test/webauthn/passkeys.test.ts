@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createCredential, getAssertion, hasChromium, launchChromium, pageWithAuthenticator, type AuthenticatorPage } from '../helpers/browser.js';
-import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
+import { STRONG_PASSWORD, unlockByEmail, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
 /** Password + emailed code, from inside the page, so the session cookie lives in the browser. */
 async function signInInPage(server: TestServer, tab: AuthenticatorPage, email: string) {
@@ -156,12 +156,16 @@ describe.skipIf(!hasChromium)('passkeys and security keys in Chromium with a CDP
 
     // Strangers hammering the password lock the password (423), not the passkey.
     const lena = (await server.services.users.findByEmail('lena@example.com'))!;
-    await server.services.users.update(lena.id, { password_failures: 100, password_locked: 1 });
+    await server.services.store.db
+      .insertInto('attempt_budgets')
+      .values({ key: server.services.regulator.password({ userId: lena.id }).key, failures: 100, pending: 0, lease_until: 0, window_start: 0, locked_at: server.clock.now(), updated_at: server.clock.now() })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ failures: 100, locked_at: server.clock.now() }))
+      .execute();
     expect((await api(tab.page, 'POST', '/api/v1/sign-in', { email: 'lena@example.com', password: STRONG_PASSWORD })).status).toBe(423);
     const again = await api(tab.page, 'POST', '/api/v1/sign-in/passkey-options', {});
     const stillIn = await api(tab.page, 'POST', '/api/v1/sign-in/passkey', { credential: await getAssertion(tab.page, again.body) });
     expect(stillIn.status, JSON.stringify(stillIn.body)).toBe(200);
-    await server.services.users.unlock(lena.id);
+    await unlockByEmail(server, 'lena@example.com');
 
     // Another user replays Lena's attestation with their own challenge (attestation "none" signs nothing).
     await createTestUser(server, 'mika@example.com');

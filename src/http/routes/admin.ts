@@ -22,13 +22,14 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
         .groupBy('user_id')
         .execute();
       const byUser = new Map(counts.map((c) => [c.user_id, Number(c.n)]));
+      const locked = await s.regulator.lockedUsers();
       return {
         users: users.map((u) => ({
           ...userView(u),
           disabled: u.disabled === 1,
           mfaDevices: byUser.get(u.id) ?? 0,
           lastSignInAt: u.last_sign_in_at === null ? null : new Date(u.last_sign_in_at).toISOString(),
-          locked: u.password_locked === 1 || u.mfa_locked_at !== null,
+          locked: locked.has(u.id),
         })),
       };
     });

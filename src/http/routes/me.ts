@@ -77,9 +77,9 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
       '/api/v1/me/password',
       { schema: { body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }) } },
       async (req, reply) => {
-        const auth = await requireSession(s, req);
+        const auth = await requireSession(s, req, { allow: ['password_change'] });
         await requireRecentSecondFactor(s, auth);
-        await changePassword(s, auth.user, auth.session.id, req.body.currentPassword, req.body.newPassword, callerOf(req));
+        await changePassword(s, auth.user, auth.session, req.body.currentPassword, req.body.newPassword, callerOf(req));
         return reply.code(204).send();
       },
     );

@@ -6,6 +6,7 @@ import {
   assignWebauthn,
   webauthnRegistrationOptions,
   listDevices,
+  regenerateRecoveryCodes,
   removeDevice,
   renameDevice,
   resyncDevice,
@@ -13,7 +14,6 @@ import {
 } from '../../flows/devices.js';
 import { stepUp } from '../../flows/step-up.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
-import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentAuthForBinding, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { setSessionCookie } from '../cookies.js';
@@ -42,7 +42,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
   const secure = s.config.publicUrl.startsWith('https:');
   return async (app) => {
     // A session that must enroll first may use these: it has no other way to get a device.
-    const enrolling = { allowSetupOnly: true };
+    const enrolling = { allow: ['mfa_setup' as const] };
 
     app.get('/api/v1/me/mfa-devices', async (req) => {
       const { user } = await requireSession(s, req, enrolling);
@@ -100,8 +100,11 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    // Step-up serves both errands: a user with a device may need a fresh factor to set a forced new password.
+    const steppingUp = { allow: ['mfa_setup' as const, 'password_change' as const] };
+
     app.post('/api/v1/me/step-up/webauthn-options', { schema: { body: Type.Optional(Empty) } }, async (req) => {
-      const { user } = await requireSession(s, req, enrolling);
+      const { user } = await requireSession(s, req, steppingUp);
       return s.methods.webauthn.authenticationOptions('step_up', user);
     });
 
@@ -131,7 +134,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     });
 
     app.post('/api/v1/me/step-up', { schema: { body: SecondFactorBody, response: { 200: Type.Object({ session: SessionSchema }) } } }, async (req, reply) => {
-      const auth = await requireSession(s, req, enrolling);
+      const auth = await requireSession(s, req, steppingUp);
       const r = await stepUp(s, auth.user, auth.session, req.body as { method: string } & Record<string, unknown>, callerOf(req));
       setSessionCookie(reply, r.token, secure);
       return { session: r.view };
@@ -144,13 +147,8 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post('/api/v1/me/recovery-codes', async (req) => {
       const auth = await requireSession(s, req);
-      // Without a device, self-made recovery codes would replace the emailed code as a way in.
-      if ((await s.devices.countActive(auth.user.id)) === 0) fail('conflict', 'Assign an MFA device first; recovery codes come with it');
       await requireRecentSecondFactor(s, auth);
-      const codes = await s.methods.recoveryCodes.regenerate(auth.user.id);
-      const caller = callerOf(req);
-      await s.audit.append({ type: 'recovery_codes_regenerated', userId: auth.user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { count: codes.length } });
-      return { codes };
+      return { codes: await regenerateRecoveryCodes(s, auth.user, callerOf(req)) };
     });
   };
 }

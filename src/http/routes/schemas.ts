@@ -14,6 +14,7 @@ export const SessionSchema = Type.Object({
   mfaVerifiedAt: Type.Union([Type.String(), Type.Null()]),
   expiresAt: Type.String(),
   mfaSetupRequired: Type.Boolean(),
+  passwordChangeRequired: Type.Boolean(),
 });
 
 export const UserSchema = Type.Object({

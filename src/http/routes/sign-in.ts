@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyReply } from 'fastify';
 import {
+  passkeyOptions,
   secondFactorWebauthnOptions,
   signInWithEmailCode,
   signInWithPasskey,
@@ -22,6 +23,7 @@ const StepAnswer = Type.Object({
     Type.Literal('email_code_sent'),
     Type.Literal('mfa_required'),
     Type.Literal('mfa_setup_required'),
+    Type.Literal('password_change_required'),
   ]),
   methods: Type.Optional(Type.Array(Type.String())),
   session: Type.Optional(SessionSchema),
@@ -76,9 +78,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
       secondFactorWebauthnOptions(s, readCookie(req, SIGN_IN_COOKIE)),
     );
 
-    app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty) } }, async () =>
-      s.methods.webauthn.authenticationOptions('passkey', null),
-    );
+    app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty) } }, async (req) => passkeyOptions(s, callerOf(req)));
 
     app.post(
       '/api/v1/sign-in/passkey',
@@ -99,7 +99,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
     });
 
     app.get('/api/v1/session', { schema: { response: { 200: SessionSchema } } }, async (req) => {
-      const { session, user } = await requireSession(s, req, { allowSetupOnly: true });
+      const { session, user } = await requireSession(s, req, { allow: ['mfa_setup', 'password_change'] });
       return sessionView(session, user, s.config.sessionIdleMinutes * 60_000);
     });
   };

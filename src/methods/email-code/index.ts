@@ -2,16 +2,14 @@ import { randomInt } from 'node:crypto';
 import { hmacHex, safeEqual } from '../../crypto/tokens.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { EmailCodeRepository } from '../../store/sign-in.js';
-import type { User } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, User } from '../../store/schema.js';
 
 export const EMAIL_CODE_TTL_MS = 10 * 60_000;
+/** Tries per code; the hourly budgets per account live in src/regulation/rules.ts. */
 export const EMAIL_CODE_MAX_TRIES = 5;
-/** Wrong codes per account per hour, across all its codes and sign-ins. */
-export const EMAIL_CODE_HOURLY_TRIES = 10;
-/** Codes mailed per account per hour. */
-export const EMAIL_CODE_HOURLY_SENDS = 10;
 
-export type EmailCodeCheck = 'ok' | 'wrong' | 'spent' | 'hourly_cap';
+export type EmailCodeCheck = { result: 'ok'; codeId: string } | { result: 'wrong' | 'spent' };
 
 /**
  * The emailed one-time sign-in code for accounts without MFA. It proves control of the mailbox,
@@ -30,9 +28,7 @@ export class EmailCodeMethod {
   }
 
   /** Mails a fresh code for the transaction; earlier codes of the account stop working. */
-  async send(user: User, transactionId: string, now: number): Promise<'sent' | 'hourly_cap'> {
-    const usage = await this.codes.hourlyUsage(user.id, now);
-    if (usage.sent >= EMAIL_CODE_HOURLY_SENDS) return 'hourly_cap';
+  async send(user: User, transactionId: string, now: number): Promise<void> {
     const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
     await this.codes.issue({
       transactionId,
@@ -42,16 +38,23 @@ export class EmailCodeMethod {
       ttlMs: EMAIL_CODE_TTL_MS,
     });
     await this.mailer.send(user.email, { kind: 'email_code', code, expiresInMinutes: EMAIL_CODE_TTL_MS / 60_000 }, user.locale);
-    return 'sent';
   }
 
-  async verify(userId: string, transactionId: string, code: string, now: number): Promise<EmailCodeCheck> {
-    const usage = await this.codes.hourlyUsage(userId, now);
-    if (usage.tries >= EMAIL_CODE_HOURLY_TRIES) return 'hourly_cap';
+  /**
+   * Checks the code against the transaction's live code, spending one of its tries first (the
+   * row count decides, so concurrent guesses cannot exceed them). The caller consumes a right
+   * code (`consume`) in the transaction that opens the session.
+   */
+  async check(transactionId: string, code: string, now: number): Promise<EmailCodeCheck> {
     const row = await this.codes.current(transactionId, now);
-    if (!row) return 'spent';
-    if (!(await this.codes.takeAttempt(row.id, EMAIL_CODE_MAX_TRIES, now))) return 'spent';
-    if (!/^\d{6}$/.test(code) || !safeEqual(row.code_hmac, this.#hmac(transactionId, code))) return 'wrong';
-    return (await this.codes.consume(row.id, now)) ? 'ok' : 'spent';
+    if (!row) return { result: 'spent' };
+    if (!(await this.codes.takeAttempt(row.id, EMAIL_CODE_MAX_TRIES, now))) return { result: 'spent' };
+    if (!/^\d{6}$/.test(code) || !safeEqual(row.code_hmac, this.#hmac(transactionId, code))) return { result: 'wrong' };
+    return { result: 'ok', codeId: row.id };
+  }
+
+  /** Single use: true for exactly one caller. */
+  consume(trx: Transaction<Database>, codeId: string, now: number): Promise<boolean> {
+    return this.codes.within(trx).consume(codeId, now);
   }
 }

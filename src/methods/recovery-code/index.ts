@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
-import { newId } from '../../crypto/tokens.js';
-import type { Store } from '../../store/db.js';
-import type { User } from '../../store/schema.js';
+import type { DeviceRepository } from '../../store/devices.js';
+import type { RecoveryCodeRepository } from '../../store/recovery-codes.js';
+import type { Database, User } from '../../store/schema.js';
 import type { PasswordHasher } from '../password/hasher.js';
 import { base32Encode } from '../totp/otpauth.js';
-import type { Caller, SecondFactorMethod, VerifiedFactor } from '../types.js';
+import type { Caller, Proof, SecondFactorMethod } from '../types.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 
@@ -21,6 +22,12 @@ export function normalizeRecoveryCode(input: string): string | null {
   return /^[a-z2-7]{10}$/.test(s) ? s : null;
 }
 
+/** A fresh set: the plain codes to show once, and the hashes to store. */
+export interface RecoveryCodeSet {
+  codes: string[];
+  hashes: string[];
+}
+
 /**
  * Single-use look-up secrets. Below 112 bits, NIST wants them stored like passwords, so each is
  * an argon2id hash with its own salt.
@@ -30,60 +37,54 @@ export class RecoveryCodeMethod implements SecondFactorMethod {
   readonly guessable = true;
 
   constructor(
-    private readonly store: Store,
+    private readonly codes: RecoveryCodeRepository,
+    private readonly devices: DeviceRepository,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
   ) {}
 
-  private unused(userId: string) {
-    return this.store.db
-      .selectFrom('recovery_codes')
-      .select(['id', 'code_hash'])
-      .where('user_id', '=', userId)
-      .where('used_at', 'is', null)
-      .where('voided_at', 'is', null);
-  }
-
   /** Recovery codes stand in for a device, so they count only while the user holds one. */
   async isEnrolled(userId: string): Promise<boolean> {
-    const device = await this.store.db.selectFrom('mfa_devices').select('id').where('user_id', '=', userId).where('status', '=', 'active').limit(1).executeTakeFirst();
-    return device !== undefined && (await this.unused(userId).limit(1).executeTakeFirst()) !== undefined;
+    return (await this.devices.countActive(userId)) > 0 && (await this.codes.countUnused(userId)) > 0;
   }
 
-  async remaining(userId: string): Promise<number> {
-    return (await this.unused(userId).execute()).length;
+  remaining(userId: string): Promise<number> {
+    return this.codes.countUnused(userId);
   }
 
-  /** A new set of codes; the old set stops working in the same transaction. Returns the plain codes once. */
-  async regenerate(userId: string): Promise<string[]> {
+  /** Hashing is slow, so it happens before any transaction opens; `store` then writes the set. */
+  async newSet(): Promise<RecoveryCodeSet> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
-    const hashes = await Promise.all(codes.map((c) => this.hasher.hash(normalizeRecoveryCode(c)!)));
-    const now = this.clock.now();
-    const batch = newId();
-    await this.store.db.transaction().execute(async (trx) => {
-      await trx.updateTable('recovery_codes').set({ voided_at: now }).where('user_id', '=', userId).where('used_at', 'is', null).where('voided_at', 'is', null).execute();
-      await trx
-        .insertInto('recovery_codes')
-        .values(hashes.map((code_hash) => ({ id: newId(), user_id: userId, batch_id: batch, code_hash, created_at: now, used_at: null, voided_at: null })))
-        .execute();
-    });
-    return codes;
+    return { codes, hashes: await Promise.all(codes.map((c) => this.hasher.hash(normalizeRecoveryCode(c)!))) };
   }
 
-  async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<VerifiedFactor | null> {
+  /** Makes `set` the user's only live set, inside the caller's transaction. */
+  async store(trx: Transaction<Database>, userId: string, set: RecoveryCodeSet): Promise<void> {
+    await this.codes.within(trx).replace(userId, set.hashes, this.clock.now());
+  }
+
+  /** Voids every unused code (the last device went), inside the caller's transaction. */
+  async voidAll(trx: Transaction<Database>, userId: string): Promise<void> {
+    await this.codes.within(trx).voidAll(userId, this.clock.now());
+  }
+
+  async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<Proof | null> {
     const code = typeof input.code === 'string' ? normalizeRecoveryCode(input.code) : null;
     if (!code) return null;
-    for (const row of await this.unused(user.id).execute()) {
+    for (const row of await this.codes.listUnused(user.id)) {
       if (!(await this.hasher.verify(row.code_hash, code))) continue;
-      const r = await this.store.db
-        .updateTable('recovery_codes')
-        .set({ used_at: this.clock.now() })
-        .where('id', '=', row.id)
-        .where('used_at', 'is', null)
-        .where('voided_at', 'is', null)
-        .executeTakeFirst();
-      // Lost the race to a concurrent request with the same code: that one is the single use.
-      return Number(r.numUpdatedRows) === 1 ? { amr: ['otp'] } : null;
+      return {
+        amr: ['otp'],
+        // Of two requests with the same code, the one whose UPDATE changes the row is the single use.
+        consume: (trx) => this.codes.within(trx).use(row.id, this.clock.now()),
+        aftermath: async (trx) => {
+          const remaining = await this.codes.within(trx).countUnused(user.id);
+          return {
+            audit: [{ type: 'recovery_code_used', userId: user.id, detail: { remaining } }],
+            notice: { kind: 'recovery_code_used', remaining, at: this.clock.now() },
+          };
+        },
+      };
     }
     return null;
   }

@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { DeviceRepository } from '../../store/devices.js';
 import type { MfaDevice, User } from '../../store/schema.js';
-import type { Caller, SecondFactorMethod, VerifiedFactor } from '../types.js';
+import type { Caller, Proof, SecondFactorMethod } from '../types.js';
 import { findConsecutivePair, findCounter, timeStep, type HotpOptions } from './otp.js';
 
 /** ±1 step around the device's learned drift (RFC 6238 §5.2). */
@@ -58,7 +58,7 @@ export class OtpMethod implements SecondFactorMethod {
     return [from > last ? from : last + 1n, centre + BigInt(TOTP_SKEW_STEPS)];
   }
 
-  async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<VerifiedFactor | null> {
+  async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<Proof | null> {
     const code = input.code;
     if (typeof code !== 'string' || !/^\d{6}(\d{2})?$/.test(code)) return null;
     const now = this.clock.now();
@@ -71,11 +71,13 @@ export class OtpMethod implements SecondFactorMethod {
       if (counter !== null && !match) match = { device, counter };
     }
     if (!match) return null;
-    if (!(await this.devices.consumeCounter(match.device.id, Number(match.counter), now))) return null;
+    const { device, counter } = match;
     return {
-      amr: match.device.type === 'hardware_totp' ? ['otp', 'hwk'] : ['otp'],
-      deviceId: match.device.id,
-      deviceName: match.device.name,
+      amr: device.type === 'hardware_totp' ? ['otp', 'hwk'] : ['otp'],
+      deviceId: device.id,
+      deviceName: device.name,
+      // The step (or HOTP counter) is accepted at most once: the conditional UPDATE's row count decides.
+      consume: (trx) => this.devices.within(trx).consumeCounter(device.id, Number(counter), now),
     };
   }
 

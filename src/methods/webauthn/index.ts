@@ -15,7 +15,7 @@ import type { ChallengePurpose, ChallengeRepository } from '../../store/challeng
 import type { DeviceRepository } from '../../store/devices.js';
 import type { Store } from '../../store/db.js';
 import type { MfaDevice, User } from '../../store/schema.js';
-import type { Caller, SecondFactorMethod, VerifiedFactor } from '../types.js';
+import type { Caller, Proof, SecondFactorMethod } from '../types.js';
 
 /** AAGUID → authenticator model, from the maintained `aaguids` package (a CommonJS JSON map). */
 const aaguidNames = createRequire(import.meta.url)('aaguids') as Record<string, string>;
@@ -219,10 +219,11 @@ export class WebauthnMethod implements SecondFactorMethod {
     return { device, userVerified: info.userVerified };
   }
 
-  async verify(user: User, input: Record<string, unknown>, _caller: Caller, purpose: 'sign_in' | 'step_up'): Promise<VerifiedFactor | null> {
+  async verify(user: User, input: Record<string, unknown>, _caller: Caller, purpose: 'sign_in' | 'step_up'): Promise<Proof | null> {
     try {
       const { device, userVerified } = await this.#assert(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user, input.credential as AuthenticationResponseJSON, false);
-      return { amr: amrOf(device, userVerified), deviceId: device.id, deviceName: device.name };
+      // Already single-use: the challenge was deleted and the signature counter moved by one statement each.
+      return { amr: amrOf(device, userVerified), deviceId: device.id, deviceName: device.name, consume: async () => true };
     } catch (err) {
       if (err instanceof WebauthnError) return null;
       throw err;

@@ -1,0 +1,81 @@
+import type { Transaction } from 'kysely';
+import type { Caller } from '../methods/types.js';
+import type { Services } from '../services.js';
+import type { Database, Session, User } from '../store/schema.js';
+import { enrolledFactors } from './factors.js';
+import { sessionView, type SessionView } from './session-view.js';
+
+export interface Level {
+  aal: number;
+  amr: string[];
+  mfaVerified: boolean;
+}
+
+export interface OpenedSession {
+  token: string;
+  session: Session;
+  view: SessionView;
+  status: 'signed_in' | 'mfa_setup_required' | 'password_change_required';
+}
+
+/** Policy wants MFA and this sign-in did not bring a second factor the user holds. */
+export async function mfaSetupRequired(s: Services, userId: string, aal: number): Promise<boolean> {
+  return s.config.requireMfa && aal < 2 && (await enrolledFactors(s, userId)).length === 0;
+}
+
+/** What a session still has to do before the rest of the service opens: a forced password change first. */
+export function sessionStatus(session: Pick<Session, 'mfa_setup_only' | 'password_change_only'>): OpenedSession['status'] {
+  if (session.password_change_only) return 'password_change_required';
+  return session.mfa_setup_only ? 'mfa_setup_required' : 'signed_in';
+}
+
+/**
+ * Opens a session inside the caller's transaction, with its audit event. With `completing`, the
+ * half-finished sign-in is completed in the same transaction, and only one caller can do that:
+ * the others get undefined. Whatever else the caller writes in `trx` (the attempt settled, the
+ * code consumed) commits with it or not at all.
+ */
+export async function openSessionIn(
+  s: Services,
+  trx: Transaction<Database>,
+  user: User,
+  level: Level,
+  caller: Caller,
+  opts: { completing?: string; setupRequired: boolean },
+): Promise<OpenedSession | undefined> {
+  const now = s.clock.now();
+  if (opts.completing !== undefined && !(await s.signIns.within(trx).complete(opts.completing, now))) return undefined;
+  const passwordChange = user.force_password_change === 1;
+  const created = await s.sessions.within(trx).create({
+    userId: user.id,
+    aal: level.aal,
+    amr: level.amr,
+    // The forced password change comes first; the MFA setup check runs again once it is done.
+    mfaSetupOnly: opts.setupRequired && !passwordChange,
+    passwordChangeOnly: passwordChange,
+    now,
+    mfaVerifiedAt: level.mfaVerified ? now : null,
+    ip: caller.ip,
+    userAgent: caller.userAgent,
+  });
+  await s.users.within(trx).update(user.id, { last_sign_in_at: now });
+  await s.audit.append(
+    {
+      type: 'sign_in_succeeded',
+      userId: user.id,
+      ip: caller.ip,
+      userAgent: caller.userAgent,
+      detail: { aal: level.aal, amr: level.amr.join(' '), sessionId: created.session.id },
+    },
+    trx,
+  );
+  return { ...created, view: sessionView(created.session, user, s.config.sessionIdleMinutes * 60_000), status: sessionStatus(created.session) };
+}
+
+/** The same in a transaction of its own. */
+export async function openSession(s: Services, user: User, level: Level, caller: Caller, completing?: string): Promise<OpenedSession | undefined> {
+  const setupRequired = await mfaSetupRequired(s, user.id, level.aal);
+  const made = await s.store.db.transaction().execute((trx) => openSessionIn(s, trx, user, level, caller, { setupRequired, ...(completing === undefined ? {} : { completing }) }));
+  if (made) s.metrics.signIns.inc({ step: 'complete', result: 'success' });
+  return made;
+}
