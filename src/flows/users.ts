@@ -161,6 +161,34 @@ export async function unlockUser(s: Services, user: User, actor: string, caller:
   });
 }
 
+/** An administrator's change to a user; disabling ends the user's sessions in the same transaction. */
+export async function updateUser(s: Services, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
+  const now = s.clock.now();
+  return s.store.db.transaction().execute(async (trx) => {
+    const users = s.users.within(trx);
+    if (!(await users.findById(userId))) fail('not_found', 'No such user');
+    await users.update(userId, {
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(changes.role !== undefined ? { role: changes.role } : {}),
+      ...(changes.disabled !== undefined ? { disabled: changes.disabled ? 1 : 0 } : {}),
+    });
+    const ended = changes.disabled ? await s.sessions.within(trx).revokeAll(userId, now) : 0;
+    const cancelled = changes.disabled ? await s.signIns.within(trx).cancelOpen(userId, now) : 0;
+    await s.audit.append({ type: 'user_updated', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { ...changes, sessionsEnded: ended, pendingSignInsEnded: cancelled } }, trx);
+    return (await users.findById(userId))!;
+  });
+}
+
+/** The user's own name and mail language, with its audit event. */
+export async function updateProfile(s: Services, user: User, changes: { name?: string; locale?: Locale }, caller: Caller): Promise<User> {
+  return s.store.db.transaction().execute(async (trx) => {
+    const users = s.users.within(trx);
+    await users.update(user.id, { ...changes });
+    await s.audit.append({ type: 'profile_updated', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { ...changes } }, trx);
+    return (await users.findById(user.id))!;
+  });
+}
+
 export interface ForcedPasswordChange {
   sessionsEnded: number;
   pendingSignInsEnded: number;

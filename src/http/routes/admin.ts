@@ -3,7 +3,7 @@ import { credentialReport } from '../../flows/credential-report.js';
 import { listDevices, removeDevice } from '../../flows/devices.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
 import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
-import { createUser, inviteUser, localeFrom, unlockUser } from '../../flows/users.js';
+import { createUser, forcePasswordChange, inviteUser, localeFrom, unlockUser, updateUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireAdmin } from '../auth.js';
@@ -70,24 +70,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const { user: admin } = await requireAdmin(s, req);
-        const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
-        const now = s.clock.now();
-        await s.users.update(user.id, {
-          ...(req.body.name !== undefined ? { name: req.body.name } : {}),
-          ...(req.body.role !== undefined ? { role: req.body.role } : {}),
-          ...(req.body.disabled !== undefined ? { disabled: req.body.disabled ? 1 : 0 } : {}),
-        });
-        const ended = req.body.disabled ? await s.sessions.revokeAll(user.id, now) : 0;
-        const caller = callerOf(req);
-        await s.audit.append({
-          type: 'user_updated',
-          userId: user.id,
-          actor: `admin:${admin.id}`,
-          ip: caller.ip,
-          userAgent: caller.userAgent,
-          detail: { ...req.body, sessionsEnded: ended },
-        });
-        return { user: userView((await s.users.findById(user.id))!) };
+        return { user: userView(await updateUser(s, req.params.id, req.body, `admin:${admin.id}`, callerOf(req))) };
       },
     );
 
@@ -95,6 +78,13 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       const { user: admin } = await requireAdmin(s, req);
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
       await unlockUser(s, user, `admin:${admin.id}`, callerOf(req));
+      return reply.code(204).send();
+    });
+
+    // SEC-05: the next sign-in answers password_change_required and allows only that.
+    app.post('/api/v1/admin/users/:id/force-password-change', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+      const { user: admin } = await requireAdmin(s, req);
+      await forcePasswordChange(s, req.params.id, `admin:${admin.id}`, callerOf(req));
       return reply.code(204).send();
     });
 

@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { changePassword } from '../../flows/users.js';
-import { fail } from '../../errors.js';
+import { changePassword, updateProfile } from '../../flows/users.js';
+import { revokeOwnSession } from '../../flows/sessions.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { Id, Locale, Name, Password, UserSchema } from './schemas.js';
@@ -20,10 +20,7 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const { user } = await requireSession(s, req);
-        await s.users.update(user.id, { ...req.body });
-        const caller = callerOf(req);
-        await s.audit.append({ type: 'profile_updated', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { ...req.body } });
-        return { user: userView((await s.users.findById(user.id))!) };
+        return { user: userView(await updateProfile(s, user, req.body, callerOf(req))) };
       },
     );
 
@@ -67,9 +64,7 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.delete('/api/v1/me/sessions/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
       const { user } = await requireSession(s, req);
-      if (!(await s.sessions.revoke(user.id, req.params.id, s.clock.now()))) fail('not_found', 'No such session');
-      const caller = callerOf(req);
-      await s.audit.append({ type: 'session_revoked', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionId: req.params.id } });
+      await revokeOwnSession(s, user.id, req.params.id, callerOf(req));
       return reply.code(204).send();
     });
 

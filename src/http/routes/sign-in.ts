@@ -11,6 +11,7 @@ import {
   type SignInResult,
 } from '../../flows/sign-in.js';
 import { sessionView } from '../../flows/session-view.js';
+import { signOut } from '../../flows/sessions.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, setSessionCookie, setSignInCookie } from '../cookies.js';
@@ -87,13 +88,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
     );
 
     app.post('/api/v1/sign-out', async (req, reply) => {
-      const token = readCookie(req, SESSION_COOKIE);
-      const session = token ? await s.sessions.findLive(token, s.clock.now()) : undefined;
-      if (session) {
-        await s.sessions.revoke(session.user_id, session.id, s.clock.now());
-        const caller = callerOf(req);
-        await s.audit.append({ type: 'signed_out', userId: session.user_id, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionId: session.id } });
-      }
+      await signOut(s, readCookie(req, SESSION_COOKIE), callerOf(req));
       clearSessionCookie(reply, secure);
       return reply.code(204).send();
     });
