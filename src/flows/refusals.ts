@@ -11,7 +11,7 @@ import type { Services } from '../services.js';
 export async function refuseAddress(s: Services, refusal: Refusal, caller: Caller): Promise<never> {
   s.metrics.lockouts.inc({ kind: 'ip' });
   const rule = refusal.budget.rule;
-  if (rule.kind === 'window' && (await s.regulator.firstRefusal(refusal.budget, rule.windowMs))) {
+  if (rule.kind === 'window' && (await s.regulator.firstRefusal(refusal.budget))) {
     await s.audit.append({
       type: 'address_throttled',
       ip: caller.ip,

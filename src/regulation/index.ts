@@ -138,10 +138,9 @@ export class Regulator {
     await (trx ? this.attempts.within(trx) : this.attempts).refund(budget.key, budget.rule, this.clock.now());
   }
 
-  /** True for the first refusal of this budget in its window (or the last `windowMs`): audit that one. */
-  async firstRefusal(budget: Budget, windowMs: number): Promise<boolean> {
-    const now = this.clock.now();
-    return this.attempts.firstRefusalSince(budget.key, now - windowMs, now);
+  /** True for the first refusal of this window budget in its current window: audit that one. */
+  async firstRefusal(budget: Budget): Promise<boolean> {
+    return this.attempts.firstRefusalInWindow(budget.key, this.clock.now());
   }
 
   /** Whether the budget refuses attempts right now (for lists and reports, never for decisions). */

@@ -129,15 +129,16 @@ export class AttemptRepository {
   }
 
   /**
-   * True for the first refusal of a budget in `sinceMs`: refusals are audited once per window,
-   * so an attacker hammering a closed door cannot flood the log.
+   * True for the first refusal of a window budget in its current window: refusals are audited
+   * once per window, so an attacker hammering a closed door cannot flood the log. (A refusal
+   * happens only while the window is live, so `window_start` is the current one.)
    */
-  async firstRefusalSince(key: string, since: number, now: number): Promise<boolean> {
+  async firstRefusalInWindow(key: string, now: number): Promise<boolean> {
     const r = await this.db
       .updateTable('attempt_budgets')
       .set({ refusal_audited_at: now })
       .where('key', '=', key)
-      .where((eb) => eb.or([eb('refusal_audited_at', 'is', null), eb('refusal_audited_at', '<=', since)]))
+      .where((eb) => eb.or([eb('refusal_audited_at', 'is', null), eb('refusal_audited_at', '<', eb.ref('window_start'))]))
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
