@@ -6,7 +6,7 @@ import { listDevices, removeDevice } from '../flows/devices.js';
 import { importHardwareTokens } from '../flows/hardware-tokens.js';
 import { rotateSecrets } from '../flows/keys.js';
 import { RefusedError, UsageError } from './errors.js';
-import { PskcKeyHex, PskcPassword } from '../schemas/fields.js';
+import { Id, PskcKeyHex, PskcPassword } from '../schemas/fields.js';
 import { checkOption, cliActor, cliCaller, findUser, readSecretFile, readStdin, withServices } from './shared.js';
 
 export function registerMfaCommands(program: Command): void {
@@ -30,10 +30,11 @@ export function registerMfaCommands(program: Command): void {
     .requiredOption('--email <email>', 'email address')
     .requiredOption('--device <id>', 'device id (see mfa list)')
     .action(async (opts: { email: string; device: string }) => {
+      const device = checkOption(Id, opts.device, '--device', 'a device id from `mamori mfa list`');
       await withServices(async (s) => {
         const user = await findUser(s, opts.email);
-        await removeDevice(s, user, opts.device, cliCaller, { admin: cliActor() });
-        process.stdout.write(`deactivated ${opts.device} of ${user.email}\n`);
+        await removeDevice(s, user, device, cliCaller, { admin: cliActor() });
+        process.stdout.write(`deactivated ${device} of ${user.email}\n`);
       });
     });
 

@@ -81,8 +81,10 @@ export function readSecretFile(file: string, option: string): string {
 /** One trailing newline belongs to `echo` or the editor, not to the secret. */
 const stripNewline = (s: string) => s.replace(/\r?\n$/, '');
 
+/** The user an `--email` option names; the option is checked first, so every command refuses the same input. */
 export async function findUser(s: Services, email: string) {
-  const user = await s.users.findByEmail(email);
-  if (!user) throw new RefusedError(`no user with the email ${email}`);
+  const checked = checkEmail(email);
+  const user = await s.users.findByEmail(checked);
+  if (!user) throw new RefusedError(`no user with the email ${checked}`);
   return user;
 }

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
+import { MamoriError } from '../errors.js';
 import type { AttemptRepository } from '../store/attempts.js';
 import type { AttemptBudget, Database } from '../store/schema.js';
 import {
@@ -12,6 +13,7 @@ import {
   mfaRule,
   passkeyChallengeRule,
   passwordRule,
+  SETTLE_WITHIN_MS,
   signInRule,
   type BudgetState,
   type Decision,
@@ -122,7 +124,7 @@ export class Regulator {
       for (const t of taken) await this.attempts.release(t.key, now);
       return { budget, decision: await this.explain(budget, now) };
     }
-    return new Attempt(this.attempts, this.clock, taken, before);
+    return new Attempt(this.attempts, this.clock, taken, before, now + SETTLE_WITHIN_MS);
   }
 
   /** Counts one use at once (a code sent) if the window has room; the refusal otherwise. */
@@ -203,6 +205,8 @@ export class Regulator {
 
 /**
  * Places reserved on some budgets for one attempt, settled once: `fail`, `succeed` or `release`.
+ * `fail` and `succeed` refuse (503) once the attempt lapsed, so a guess that outlived its place
+ * is neither counted nor answered.
  * A settlement inside a transaction that rolls back is undone with it; the caller then settles
  * again (usually `release`), so no place stays taken until its lease runs out.
  */
@@ -212,7 +216,17 @@ export class Attempt {
     private readonly clock: Clock,
     readonly budgets: readonly Budget[],
     private readonly before: ReadonlyMap<BudgetName, number>,
+    private readonly settleBy: number,
   ) {}
+
+  /** Past its settling time the attempt may have lost its place; its outcome must not be used. */
+  get lapsed(): boolean {
+    return this.clock.now() >= this.settleBy;
+  }
+
+  #assertLive(): void {
+    if (this.lapsed) throw new MamoriError('service_unavailable', 'The service is too busy to check this attempt; try again');
+  }
 
   /** The failures a budget had counted when this attempt reserved its place. */
   failuresBefore(name: BudgetName): number {
@@ -224,6 +238,7 @@ export class Attempt {
    * events the caller writes in it.
    */
   async fail(trx?: Transaction<Database>): Promise<BudgetFailure[]> {
+    this.#assertLive();
     const repo = trx ? this.attempts.within(trx) : this.attempts;
     const now = this.clock.now();
     const out: BudgetFailure[] = [];
@@ -247,6 +262,7 @@ export class Attempt {
 
   /** The attempt succeeded: consecutive budgets start again; windows only give the place back. */
   async succeed(trx?: Transaction<Database>): Promise<void> {
+    this.#assertLive();
     const repo = trx ? this.attempts.within(trx) : this.attempts;
     const now = this.clock.now();
     for (const budget of this.budgets) await repo.succeed(budget.key, budget.rule, now);
@@ -254,6 +270,8 @@ export class Attempt {
 
   /** The attempt was not tried (malformed input): nothing counts. */
   async release(trx?: Transaction<Database>): Promise<void> {
+    // A lapsed place was given up already; taking one off now would take a newer attempt's.
+    if (this.lapsed) return;
     const repo = trx ? this.attempts.within(trx) : this.attempts;
     const now = this.clock.now();
     for (const budget of this.budgets) await repo.release(budget.key, now);

@@ -32,6 +32,14 @@ export type Rule = ConsecutiveRule | WindowRule;
  */
 export const RESERVATION_LEASE_MS = 60_000;
 
+/**
+ * An attempt must be settled this long after its reservation, or its outcome is never used (the
+ * answer is 503 and nothing is counted or revealed): a request that waited past its lease, in
+ * argon2id's queue say, may have lost its place to a newer one. The margin covers clock skew
+ * between instances.
+ */
+export const SETTLE_WITHIN_MS = RESERVATION_LEASE_MS - 10_000;
+
 /** Password: 5 free failures, then 30 s doubling to at most 1 h, and a lock at 100. */
 export const PASSWORD_FREE_FAILURES = 5;
 export const PASSWORD_BACKOFF_BASE_MS = 30_000;

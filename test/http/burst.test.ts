@@ -484,13 +484,12 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
     });
 
     /**
-     * DEFECT, reported, not fixed here (turn `it.fails` into `it` with the fix). The lease assumes an
-     * attempt takes ~50 ms, but argon2id waits in PasswordHasher's unbounded queue (two at a time):
-     * once that queue is longer than RESERVATION_LEASE_MS (≈ 1 200–2 400 queued sign-ins on two cores),
-     * reservations of attempts that are still alive expire and their places are let again. Simulated
-     * here by holding every verify, as a long queue does, while the clock moves past the lease.
+     * An attempt that outlived its lease (argon2id waits in PasswordHasher's queue, two at a time;
+     * a queue longer than RESERVATION_LEASE_MS lets the lease lapse while the attempt is alive) may
+     * have lost its place to a newer one: its outcome is then never used (503, nothing counted).
+     * Simulated here by holding every verify, as a long queue does, while the clock moves past the lease.
      */
-    it.skipIf(skip).fails('DEFECT: attempts still queued for argon2id past the lease lose their places (4 bursts a lease apart → 20 evaluated)', async () => {
+    it.skipIf(skip)('attempts still queued for argon2id past their lease are not evaluated (4 bursts a lease apart)', async () => {
       const { email, user } = await fresh();
       const hasher = server.services.hasher as unknown as { verify: (...a: unknown[]) => Promise<boolean> };
       const original = hasher.verify;
@@ -522,6 +521,9 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
       const row = await budgetOf(server, 'password', user.id);
       console.log(`[burst ${name}] stalled verify past the lease: ${JSON.stringify(tally(answers))}, counted failures ${Number(row!.failures)}`);
       expect(evaluated).toBeLessThanOrEqual(BURST_PROMISE);
+      // The lapsed ones answer 503 (nothing revealed), the rest 429; nothing else.
+      expect(answers.every((r) => r.status === 401 || r.status === 429 || r.status === 503)).toBe(true);
+      expect(Number(row?.failures ?? 0)).toBe(evaluated);
     });
 
     it.skipIf(skip)('the MFA budget: 10 leaked reservations refuse the right code until the lease ends', async () => {
