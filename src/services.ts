@@ -19,6 +19,9 @@ import { Regulator } from './regulation/index.js';
 import { UserRepository } from './store/users.js';
 import { DeviceRepository } from './store/devices.js';
 import { InvitationRepository } from './store/invitations.js';
+import { ChallengeRepository } from './store/challenges.js';
+import { DeviceReportRepository } from './store/device-reports.js';
+import { SealedSecretRepository } from './store/sealed-secrets.js';
 import type { MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
 
@@ -42,6 +45,11 @@ export interface Services {
   methods: Methods;
   devices: DeviceRepository;
   invitations: InvitationRepository;
+  /** WebAuthn challenges, for housekeeping (the WebAuthn factor holds its own). */
+  challenges: ChallengeRepository;
+  /** Everyone's devices at once, for the administrators' views. */
+  deviceReports: DeviceReportRepository;
+  sealedSecrets: SealedSecretRepository;
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -124,6 +132,9 @@ export async function createServices(
     methods: createMethods({ store, box, clock, mailer, emailCodes, hasher, relyingParty, onCloneSuspected }),
     devices: new DeviceRepository(store),
     invitations: new InvitationRepository(store),
+    challenges: new ChallengeRepository(store),
+    deviceReports: new DeviceReportRepository(store),
+    sealedSecrets: new SealedSecretRepository(store),
     metrics,
     async close() {
       await mailer.close();

@@ -137,6 +137,18 @@ export class SessionRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * Deletes sessions that ended before `before` — expired, revoked, or idle for longer than the
+   * idle limit by then — and returns how many went. Live ones are never touched.
+   */
+  async purgeEnded(before: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before), eb('last_seen_at', '<', before - this.limits.idleMs)]))
+      .executeTakeFirstOrThrow();
+    return Number(r.numDeletedRows);
+  }
+
   /** Ends every session of the user except `keepId`; returns how many ended. */
   async revokeAll(userId: string, now: number, keepId?: string): Promise<number> {
     let q = this.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);

@@ -80,6 +80,12 @@ export class SignInRepository {
   async expire(id: string, now: number): Promise<void> {
     await this.db.updateTable('sign_in_transactions').set({ expires_at: now }).where('id', '=', id).where('completed_at', 'is', null).execute();
   }
+
+  /** Deletes sign-ins that expired before `before`; their email codes go with them (ON DELETE CASCADE). */
+  async purgeExpired(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('sign_in_transactions').where('expires_at', '<', before).executeTakeFirstOrThrow();
+    return Number(r.numDeletedRows);
+  }
 }
 
 export class EmailCodeRepository {
