@@ -24,13 +24,9 @@ export const CREDENTIAL_REPORT_COLUMNS = [
 ] as const;
 
 /** One row a user: who has no MFA, whose devices are stale, who is locked. */
-export async function credentialReport(s: Services): Promise<string> {
+export async function credentialReport(s: Pick<Services, 'users' | 'deviceReports' | 'regulator'>): Promise<string> {
   const users = await s.users.list();
-  const devices = await s.store.db
-    .selectFrom('mfa_devices')
-    .select(['user_id', 'type', 'last_used_at'])
-    .where('status', '=', 'active')
-    .execute();
+  const devices = await s.deviceReports.activeUsage();
   const locked = await s.regulator.lockedUsers();
   const lines = [CREDENTIAL_REPORT_COLUMNS.join(',')];
   for (const u of users) {

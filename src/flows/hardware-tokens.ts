@@ -15,7 +15,7 @@ export interface ImportResult {
  * skipped and reported, so a re-run of the same file is harmless.
  */
 export async function importHardwareTokens(
-  s: Services,
+  s: Pick<Services, 'audit' | 'clock' | 'store' | 'box' | 'hardwareTokens'>,
   xml: string | Buffer,
   keys: { psk?: Buffer; password?: string },
   actor: string,
@@ -34,40 +34,36 @@ export async function importHardwareTokens(
   const now = s.clock.now();
   const result: ImportResult = { imported: 0, skipped: [] };
   await s.store.db.transaction().execute(async (trx) => {
+    const inventory = s.hardwareTokens.within(trx);
     for (const key of parsed) {
-      const exists = await trx.selectFrom('hardware_tokens').select('id').where('serial', '=', key.serial).executeTakeFirst();
-      if (exists) {
+      if (await inventory.findBySerial(key.serial)) {
         result.skipped.push({ serial: key.serial, reason: 'duplicate_serial' });
         continue;
       }
       const id = newId();
       const sealed = s.box.seal(key.secret, `hardware-token:${id}`);
       key.secret.fill(0);
-      const inserted = await trx
-        .insertInto('hardware_tokens')
-        .values({
-          id,
-          serial: key.serial,
-          manufacturer: key.manufacturer ?? null,
-          model: key.model ?? null,
-          otp_kind: key.kind,
-          algorithm: key.algorithm,
-          digits: key.digits,
-          period: key.period,
-          t0: key.t0,
-          // Exact: parsePskc refuses counters above 2^53 − 1.
-          counter: Number(key.counter),
-          secret_sealed: sealed.value,
-          secret_key_id: sealed.keyId,
-          imported_at: now,
-          assigned_user_id: null,
-          assigned_device_id: null,
-        })
-        // A concurrent import of the same serial committed after the check above: the
-        // unique index decides, and the serial is reported as skipped instead of a 500.
-        .onConflict((oc) => oc.column('serial').doNothing())
-        .executeTakeFirst();
-      if (inserted.numInsertedOrUpdatedRows === 0n) {
+      const added = await inventory.add({
+        id,
+        serial: key.serial,
+        manufacturer: key.manufacturer ?? null,
+        model: key.model ?? null,
+        otp_kind: key.kind,
+        algorithm: key.algorithm,
+        digits: key.digits,
+        period: key.period,
+        t0: key.t0,
+        // Exact: parsePskc refuses counters above 2^53 − 1.
+        counter: Number(key.counter),
+        secret_sealed: sealed.value,
+        secret_key_id: sealed.keyId,
+        imported_at: now,
+        assigned_user_id: null,
+        assigned_device_id: null,
+      });
+      // A concurrent import of the same serial committed after the check above: the serial is
+      // reported as skipped instead of a 500.
+      if (!added) {
         result.skipped.push({ serial: key.serial, reason: 'duplicate_serial' });
         continue;
       }
@@ -84,13 +80,8 @@ export async function importHardwareTokens(
   return result;
 }
 
-export async function listHardwareTokens(s: Services) {
-  const rows = await s.store.db
-    .selectFrom('hardware_tokens')
-    .leftJoin('users', 'users.id', 'hardware_tokens.assigned_user_id')
-    .select(['serial', 'otp_kind', 'algorithm', 'digits', 'period', 'manufacturer', 'model', 'users.email as assignedTo'])
-    .orderBy('serial')
-    .execute();
+export async function listHardwareTokens(s: Pick<Services, 'hardwareTokens'>) {
+  const rows = await s.hardwareTokens.list();
   return rows.map((r) => ({
     serial: r.serial,
     kind: r.otp_kind,
@@ -99,6 +90,6 @@ export async function listHardwareTokens(s: Services) {
     period: r.period,
     manufacturer: r.manufacturer,
     model: r.model,
-    assignedTo: r.assignedTo ?? null,
+    assignedTo: r.assignedTo,
   }));
 }

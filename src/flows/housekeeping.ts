@@ -19,33 +19,25 @@ export interface Purged {
   pendingDevices: number;
 }
 
+/** What housekeeping touches: each table's repository purges its own rows. */
+export type HousekeepingDeps = Pick<Services, 'clock' | 'signIns' | 'challenges' | 'sessions' | 'regulator' | 'invitations' | 'devices'>;
+
 /**
  * Deletes what can no longer matter, so no table grows without bound. Counters that still bound
  * an attacker (back-off, locks) are kept. Runs at start and every few minutes on each instance;
  * the statements are idempotent, so instances may overlap.
  */
-export async function purgeExpired(s: Services): Promise<Purged> {
+export async function purgeExpired(s: HousekeepingDeps): Promise<Purged> {
   const now = s.clock.now();
-  const db = s.store.db;
-  const n = (r: { numDeletedRows: bigint }) => Number(r.numDeletedRows);
+  const ended = now - KEEP_ENDED_MS;
   return {
     // Their email codes go with them (ON DELETE CASCADE).
-    signIns: n(await db.deleteFrom('sign_in_transactions').where('expires_at', '<', now - KEEP_ENDED_MS).executeTakeFirstOrThrow()),
-    challenges: n(await db.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).executeTakeFirstOrThrow()),
-    sessions: n(
-      await db
-        .deleteFrom('sessions')
-        .where((eb) =>
-          eb.or([
-            eb('expires_at', '<', now - KEEP_ENDED_MS),
-            eb('revoked_at', '<', now - KEEP_ENDED_MS),
-            eb('last_seen_at', '<', now - s.config.sessionIdleMinutes * 60_000 - KEEP_ENDED_MS),
-          ]),
-        )
-        .executeTakeFirstOrThrow(),
-    ),
+    signIns: await s.signIns.purgeExpired(ended),
+    challenges: await s.challenges.purgeExpired(now),
+    // Idle sessions count as ended once the idle limit passed, and are kept a week from then.
+    sessions: await s.sessions.purgeEnded(ended),
     attemptBudgets: await s.regulator.purge(KEEP_QUIET_COUNTS_MS, KEEP_ENDED_MS),
-    invitations: n(await db.deleteFrom('invitations').where('expires_at', '<', now - KEEP_ENDED_MS).executeTakeFirstOrThrow()),
+    invitations: await s.invitations.purgeExpired(ended),
     pendingDevices: await s.devices.discardStalePending(now - PENDING_TTL_MS),
   };
 }

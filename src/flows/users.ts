@@ -4,7 +4,7 @@ import { checkPassword, weakReasonText } from '../methods/password/policy.js';
 import type { Caller } from '../methods/types.js';
 import { setupTokenFile, type Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
-import { safeEqual, sha256Hex } from '../crypto/tokens.js';
+import { safeEqual } from '../crypto/tokens.js';
 import { notify } from './notify.js';
 import { mfaSetupRequired } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
@@ -85,16 +85,9 @@ export async function inviteUser(s: Services, user: User, invitedBy: string): Pr
 export async function acceptInvitation(s: Services, token: string, password: string, caller: Caller): Promise<void> {
   const now = s.clock.now();
   // Check the password before spending the invitation, so a weak choice can be corrected.
-  const pending = await s.store.db
-    .selectFrom('invitations')
-    .innerJoin('users', 'users.id', 'invitations.user_id')
-    .select(['users.email'])
-    .where('invitations.token_hash', '=', sha256Hex(token))
-    .where('invitations.used_at', 'is', null)
-    .where('invitations.expires_at', '>', now)
-    .executeTakeFirst();
-  if (!pending) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);
-  assertStrongPassword(password, pending.email);
+  const email = await s.invitations.pendingEmail(token, now);
+  if (email === undefined) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);
+  assertStrongPassword(password, email);
   const hash = await s.hasher.hash(password);
   const userId = await s.invitations.redeem(token, now);
   if (!userId) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);

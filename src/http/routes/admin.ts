@@ -15,13 +15,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.get('/api/v1/admin/users', async (req) => {
       await requireAdmin(s, req);
       const users = await s.users.list();
-      const counts = await s.store.db
-        .selectFrom('mfa_devices')
-        .select(['user_id', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', '=', 'active')
-        .groupBy('user_id')
-        .execute();
-      const byUser = new Map(counts.map((c) => [c.user_id, Number(c.n)]));
+      const byUser = await s.deviceReports.activeCountByUser();
       const locked = await s.regulator.lockedUsers();
       return {
         users: users.map((u) => ({

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
 import { MamoriError } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { ping } from '../../store/health.js';
 import { sendProblem } from '../problem.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -21,7 +21,7 @@ export function healthRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
       try {
-        await sql`select 1`.execute(s.store.db);
+        await ping(s.store);
         return { status: 'ready' };
       } catch {
         return reply.code(503).type('application/problem+json').send({
