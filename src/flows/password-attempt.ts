@@ -9,7 +9,7 @@ import { notify } from './notify.js';
 import { refuseAddress, retryLater } from './refusals.js';
 
 /** Unknown emails keep a budget of their own under an HMAC of the address, never the address itself. */
-export function unknownEmailKey(s: Services, email: string): string {
+export function unknownEmailKey(s: Pick<Services, 'box'>, email: string): string {
   return hmacHex(s.box.deriveKey('ghost-account'), email.trim().toLowerCase());
 }
 
@@ -23,7 +23,7 @@ const lockedDetail = 'Too many failed sign-ins; an administrator must unlock the
  * failures before this success; throws on a refusal or a wrong password.
  */
 export async function attemptPassword(
-  s: Services,
+  s: Pick<Services, 'box' | 'regulator' | 'metrics' | 'audit' | 'hasher' | 'store' | 'clock'> & Parameters<typeof notify>[0],
   user: User | undefined,
   email: string,
   password: string,

@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
  * A refused reservation of a client address's budget: one audit event per address and window
  * (not one per request, so a flood cannot flood the log), a metric, and the 429.
  */
-export async function refuseAddress(s: Services, refusal: Refusal, caller: Caller): Promise<never> {
+export async function refuseAddress(s: Pick<Services, 'metrics' | 'regulator' | 'audit'>, refusal: Refusal, caller: Caller): Promise<never> {
   s.metrics.lockouts.inc({ kind: 'ip' });
   const rule = refusal.budget.rule;
   if (rule.kind === 'window' && (await s.regulator.firstRefusal(refusal.budget))) {

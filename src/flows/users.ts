@@ -34,7 +34,10 @@ export interface NewUserInput {
   locale?: Locale | undefined;
 }
 
-export async function createUser(s: Services, input: NewUserInput, actor: { caller: Caller; actor: string }, opts: { onlyIfFirst?: boolean } = {}): Promise<User> {
+/** A user and its audit event, written in one transaction. */
+type UserWriting = Pick<Services, 'store' | 'users' | 'audit' | 'clock'>;
+
+export async function createUser(s: UserWriting & Pick<Services, 'hasher'>, input: NewUserInput, actor: { caller: Caller; actor: string }, opts: { onlyIfFirst?: boolean } = {}): Promise<User> {
   if (input.password !== undefined) assertStrongPassword(input.password, input.email);
   const fields = {
     email: input.email,
@@ -75,14 +78,14 @@ export async function createUser(s: Services, input: NewUserInput, actor: { call
 export const INVITATION_TTL_MS = 72 * 3_600_000;
 
 /** A user created without a password gets a single-use link to choose one (valid 72 hours). */
-export async function inviteUser(s: Services, user: User, invitedBy: string): Promise<void> {
+export async function inviteUser(s: Pick<Services, 'invitations' | 'clock' | 'config' | 'audit'> & Parameters<typeof notify>[0], user: User, invitedBy: string): Promise<void> {
   const token = await s.invitations.create(user.id, s.clock.now(), INVITATION_TTL_MS);
   // The token rides in the fragment, which browsers never send to a server or put in a Referer.
   await notify(s, user, { kind: 'invitation', link: `${s.config.publicUrl}/console/#/invite/${token}`, expiresInHours: INVITATION_TTL_MS / 3_600_000, invitedBy });
   await s.audit.append({ type: 'invitation_sent', userId: user.id, actor: invitedBy });
 }
 
-export async function acceptInvitation(s: Services, token: string, password: string, caller: Caller): Promise<void> {
+export async function acceptInvitation(s: Pick<Services, 'clock' | 'invitations' | 'hasher' | 'users' | 'audit'>, token: string, password: string, caller: Caller): Promise<void> {
   const now = s.clock.now();
   // Check the password before spending the invitation, so a weak choice can be corrected.
   const email = await s.invitations.pendingEmail(token, now);
@@ -95,12 +98,12 @@ export async function acceptInvitation(s: Services, token: string, password: str
   await s.audit.append({ type: 'invitation_accepted', userId, ip: caller.ip, userAgent: caller.userAgent });
 }
 
-export async function setupNeeded(s: Services): Promise<boolean> {
+export async function setupNeeded(s: Pick<Services, 'users'>): Promise<boolean> {
   return (await s.users.count()) === 0;
 }
 
 /** POST /api/v1/setup: the first administrator, guarded by the one-time token from the data dir. */
-export async function completeSetup(s: Services, input: NewUserInput & { setupToken: string }, expectedToken: string | undefined, caller: Caller): Promise<User> {
+export async function completeSetup(s: Parameters<typeof createUser>[0] & Pick<Services, 'config'>, input: NewUserInput & { setupToken: string }, expectedToken: string | undefined, caller: Caller): Promise<User> {
   if (!(await setupNeeded(s))) fail('setup_already_done');
   if (!expectedToken || !safeEqual(input.setupToken, expectedToken)) {
     await s.audit.append({ type: 'setup_refused', ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'invalid_setup_token' } });
@@ -112,7 +115,12 @@ export async function completeSetup(s: Services, input: NewUserInput & { setupTo
 }
 
 export async function changePassword(
-  s: Services,
+  // What the password check and the MFA-setup check need, as they declare it, and the writes here.
+  s: UserWriting &
+    Pick<Services, 'hasher' | 'sessions' | 'signIns'> &
+    Parameters<typeof attemptPassword>[0] &
+    Parameters<typeof mfaSetupRequired>[0] &
+    Parameters<typeof notify>[0],
   user: User,
   session: Session,
   currentPassword: string,
@@ -147,7 +155,7 @@ export async function changePassword(
 }
 
 /** An administrator lifts every lock and back-off of the account, with its audit event, in one transaction. */
-export async function unlockUser(s: Services, user: User, actor: string, caller: Caller): Promise<void> {
+export async function unlockUser(s: Pick<Services, 'store' | 'regulator' | 'audit'>, user: User, actor: string, caller: Caller): Promise<void> {
   await s.store.db.transaction().execute(async (trx) => {
     await s.regulator.clear([s.regulator.password({ userId: user.id }), s.regulator.mfa(user.id)], trx);
     await s.audit.append({ type: 'account_unlocked', userId: user.id, actor, ip: caller.ip, userAgent: caller.userAgent }, trx);
@@ -155,7 +163,7 @@ export async function unlockUser(s: Services, user: User, actor: string, caller:
 }
 
 /** An administrator's change to a user; disabling ends the user's sessions in the same transaction. */
-export async function updateUser(s: Services, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
+export async function updateUser(s: UserWriting & Pick<Services, 'sessions' | 'signIns'>, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
   const now = s.clock.now();
   return s.store.db.transaction().execute(async (trx) => {
     const users = s.users.within(trx);
@@ -173,7 +181,7 @@ export async function updateUser(s: Services, userId: string, changes: { name?: 
 }
 
 /** The user's own name and mail language, with its audit event. */
-export async function updateProfile(s: Services, user: User, changes: { name?: string; locale?: Locale }, caller: Caller): Promise<User> {
+export async function updateProfile(s: Pick<Services, 'store' | 'users' | 'audit'>, user: User, changes: { name?: string; locale?: Locale }, caller: Caller): Promise<User> {
   return s.store.db.transaction().execute(async (trx) => {
     const users = s.users.within(trx);
     await users.update(user.id, { ...changes });
@@ -193,7 +201,7 @@ export interface ForcedPasswordChange {
  * Flag, revocations and audit event commit together: a crash leaves either all of it or none,
  * never a flagged user with live sessions nor an unrecorded change.
  */
-export async function forcePasswordChange(s: Services, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
+export async function forcePasswordChange(s: UserWriting & Pick<Services, 'sessions' | 'signIns'>, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
   const now = s.clock.now();
   return s.store.db.transaction().execute(async (trx) => {
     const users = s.users.within(trx);
