@@ -1,6 +1,7 @@
 /**
- * Every refusal the service makes is a MamoriError with a stable `code` from this table.
- * The HTTP layer renders it as RFC 9457 problem+json; the CLI prints its detail.
+ * Every refusal the service makes is a MamoriError with a stable `code` from this table, with
+ * the HTTP status it usually means. The HTTP layer renders it as RFC 9457 problem+json (and a
+ * route may map a code to another status where the contract says so); the CLI prints its detail.
  */
 const problems = {
   validation_failed: [400, 'The request is not valid'],
@@ -42,13 +43,11 @@ export class MamoriError extends Error {
     readonly detail?: string,
     /** Extra members of the problem document, e.g. `reason` or `retryAfter`. */
     readonly extra: Record<string, unknown> = {},
-    /** Where the contract gives one code two statuses (invalid_code: 401 at sign-in, 400 at activation). */
-    status?: number,
   ) {
-    const [defaultStatus, title] = problems[code];
+    const [status, title] = problems[code];
     super(detail ?? title);
     this.name = 'MamoriError';
-    this.status = status ?? defaultStatus;
+    this.status = status;
     this.title = title;
   }
 }

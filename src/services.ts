@@ -8,6 +8,8 @@ import { ensureSecretFile, type Config } from './config.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { createMethods, type Methods } from './methods/index.js';
+import type { FactorModule } from './methods/types.js';
+import { RecoveryCodeRepository } from './store/recovery-codes.js';
 import { PasswordHasher } from './methods/password/hasher.js';
 import { AuditLog } from './store/audit.js';
 import { migrate, openStore, type Store } from './store/db.js';
@@ -80,7 +82,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 
 export async function createServices(
   config: Config,
-  opts: { clock?: Clock; log?: Logger; migrate?: boolean; mailer?: Mailer } = {},
+  opts: { clock?: Clock; log?: Logger; migrate?: boolean; mailer?: Mailer; factors?: readonly FactorModule[] } = {},
 ): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config);
@@ -100,6 +102,9 @@ export async function createServices(
   const emailCodes = new EmailCodeRepository(store);
   const hasher = new PasswordHasher();
   const metrics = new Metrics();
+  const devices = new DeviceRepository(store);
+  const challenges = new ChallengeRepository(store);
+  const hardwareTokens = new HardwareTokenRepository(store);
   const relyingParty = () => ({ id: new URL(config.publicUrl).hostname, origin: config.publicUrl, name: config.issuer });
   // A signature counter that went backwards means a copied key: refuse, record, tell the owner.
   const onCloneSuspected = async (device: MfaDevice, stored: number, presented: number) => {
@@ -128,11 +133,27 @@ export async function createServices(
     signIns: new SignInRepository(store),
     emailCodes,
     regulator: new Regulator(new AttemptRepository(store.db), clock, config),
-    hardwareTokens: new HardwareTokenRepository(store),
-    methods: createMethods({ store, box, clock, mailer, emailCodes, hasher, relyingParty, onCloneSuspected }),
-    devices: new DeviceRepository(store),
+    hardwareTokens,
+    methods: createMethods({
+      clock,
+      box,
+      hasher,
+      devices,
+      users,
+      challenges,
+      hardwareTokens,
+      recoveryCodes: new RecoveryCodeRepository(store),
+      mailer,
+      emailCodes,
+      issuer: () => config.issuer,
+      resyncWindowMinutes: () => config.resyncWindowMinutes,
+      relyingParty,
+      onCloneSuspected,
+      ...(opts.factors ? { factors: opts.factors } : {}),
+    }),
+    devices,
     invitations: new InvitationRepository(store),
-    challenges: new ChallengeRepository(store),
+    challenges,
     deviceReports: new DeviceReportRepository(store),
     sealedSecrets: new SealedSecretRepository(store),
     metrics,

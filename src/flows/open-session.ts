@@ -2,7 +2,6 @@ import type { Transaction } from 'kysely';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { Database, Session, User } from '../store/schema.js';
-import { enrolledFactors } from './factors.js';
 import { sessionView, type SessionView } from './session-view.js';
 
 export interface Level {
@@ -20,7 +19,7 @@ export interface OpenedSession {
 
 /** Policy wants MFA and this sign-in did not bring a second factor the user holds. */
 export async function mfaSetupRequired(s: Services, userId: string, aal: number): Promise<boolean> {
-  return s.config.requireMfa && aal < 2 && (await enrolledFactors(s, userId)).length === 0;
+  return s.config.requireMfa && aal < 2 && (await s.methods.factors.enrolled(userId)).length === 0;
 }
 
 /** What a session still has to do before the rest of the service opens: a forced password change first. */

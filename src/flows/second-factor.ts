@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { MamoriError, fail } from '../errors.js';
 import type { MailMessage } from '../mail/messages.js';
-import type { Caller, Proof, SecondFactorId } from '../methods/types.js';
+import type { Caller, Proof, Purpose } from '../methods/types.js';
 import { isRefusal, type Budget } from '../regulation/index.js';
 import { MFA_HARD_STOP } from '../regulation/rules.js';
 import type { Services } from '../services.js';
@@ -12,7 +12,7 @@ import { refuseAddress, retryLater } from './refusals.js';
 const lockedDetail = 'Too many wrong codes; an administrator must unlock the account';
 
 export interface SecondFactorStep<T> {
-  purpose: 'sign_in' | 'step_up';
+  purpose: Purpose;
   /** Budgets beyond the address's and the account's (a half-finished sign-in's own five tries). */
   budgets?: Budget[];
   /** A refusal by one of `budgets`: the flow's own answer (a sign-in out of tries is dead). */
@@ -35,7 +35,7 @@ class ProofSpent extends Error {}
  * attempt settled, the audit written and `onSuccess` run in one transaction.
  */
 export async function verifySecondFactor<T>(s: Services, user: User, body: { method: string } & Record<string, unknown>, caller: Caller, step: SecondFactorStep<T>): Promise<T> {
-  const method = s.methods.secondFactors.get(body.method as SecondFactorId);
+  const method = s.methods.factors.get(body.method);
   if (!method) fail('validation_failed', `Unknown method "${body.method.slice(0, 40)}"`);
   const budgets = [...s.regulator.address(caller.ip), ...(method.guessable ? [s.regulator.mfa(user.id)] : []), ...(step.budgets ?? [])];
   const attempt = await s.regulator.reserve(budgets);

@@ -1,12 +1,9 @@
 import { fail } from '../errors.js';
 import type { Caller } from '../methods/types.js';
-import type { WebauthnMethod } from '../methods/webauthn/index.js';
-import { WebauthnError } from '../methods/webauthn/index.js';
 import { isRefusal } from '../regulation/index.js';
 import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { SignInTransaction, User } from '../store/schema.js';
-import { enrolledFactors } from './factors.js';
 import { notify } from './notify.js';
 import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
@@ -52,7 +49,7 @@ export async function signInWithPassword(s: Services, email: string, password: s
   }
   s.metrics.signIns.inc({ step: 'password', result: 'success' });
 
-  const factors = await enrolledFactors(s, account.id);
+  const factors = await s.methods.factors.enrolled(account.id);
   if (factors.length > 0) {
     const { token } = await s.signIns.start({ userId: account.id, step: 'mfa', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
     return { status: 'mfa_required', methods: factors, signInToken: token };
@@ -66,7 +63,7 @@ export async function signInWithPassword(s: Services, email: string, password: s
     throw retryLater(refusal, 'Too many sign-in codes were sent this hour');
   }
   const { token, transaction } = await s.signIns.start({ userId: account.id, step: 'email_code', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
-  await s.methods.mailedCode.send(account, transaction.id, now);
+  await s.methods.signInCode.send(account, transaction.id, now);
   await s.audit.append({ type: 'email_code_sent', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { transaction: transaction.id } });
   return { status: 'email_code_sent', signInToken: token };
 }
@@ -75,7 +72,7 @@ export async function signInWithEmailCode(s: Services, signInToken: string | und
   const { transaction, user } = await openSignIn(s, signInToken, 'email_code');
   const now = s.clock.now();
   // The sign-in began before the user assigned an MFA device: the emailed code no longer suffices.
-  if ((await enrolledFactors(s, user.id)).length > 0) {
+  if ((await s.methods.factors.enrolled(user.id)).length > 0) {
     await s.signIns.expire(transaction.id, now);
     fail('invalid_code', 'This account now has an MFA device; sign in again');
   }
@@ -86,11 +83,11 @@ export async function signInWithEmailCode(s: Services, signInToken: string | und
     await s.audit.append({ type: 'sign_in_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'email_code_hourly_cap' } });
     throw retryLater(attempt, 'Too many wrong codes this hour');
   }
-  const check = await s.methods.mailedCode.check(transaction.id, code, now);
+  const check = await s.methods.signInCode.check(transaction.id, code, now);
   if (check.result === 'ok') {
     const setupRequired = await mfaSetupRequired(s, user.id, 1);
     const made = await s.store.db.transaction().execute(async (trx) => {
-      if (!(await s.methods.mailedCode.consume(trx, check.codeId, now))) return undefined;
+      if (!(await s.methods.signInCode.consume(trx, check.codeId, now))) return undefined;
       const session = await openSessionIn(s, trx, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller, { completing: transaction.id, setupRequired });
       if (!session) throw new CompletedMeanwhile();
       await attempt.succeed(trx);
@@ -136,40 +133,49 @@ export async function signInWithSecondFactor(s: Services, signInToken: string | 
   return opened(made);
 }
 
-/** Options for the second step with a passkey or security key, limited to this user's credentials. */
-export async function secondFactorWebauthnOptions(s: Services, signInToken: string | undefined) {
+/** What a factor's browser ceremony needs before the second step (WebAuthn request options), limited to this user. */
+export async function secondFactorChallenge(s: Services, signInToken: string | undefined, factorId: string) {
   const { user } = await openSignIn(s, signInToken, 'mfa');
-  return s.methods.webauthn.authenticationOptions('sign_in_mfa', user);
+  const challenge = s.methods.factors.get(factorId)?.challenge;
+  if (!challenge) fail('not_found', 'This factor has no challenge');
+  return challenge(user, 'sign_in');
+}
+
+/** The passwordless factor, if one is registered. */
+function passwordless(s: Services) {
+  return s.methods.factors.passwordless ?? fail('not_found', 'Passwordless sign-in is not offered');
 }
 
 /**
  * Options for passwordless sign-in. Anyone may ask, and each answer is a stored challenge until
  * it expires, so they are bounded per client address.
  */
-export async function passkeyOptions(s: Services, caller: Caller) {
+export async function passwordlessOptions(s: Services, caller: Caller) {
+  const factor = passwordless(s);
   for (const budget of s.regulator.passkeyChallenges(caller.ip)) {
     const refusal = await s.regulator.take(budget);
     if (refusal) return refuseAddress(s, refusal, caller);
   }
-  return s.methods.webauthn.authenticationOptions('passkey', null);
+  return factor.options();
 }
 
 /** Passwordless: a discoverable credential that verified its user stands in for password and second factor. */
-export async function signInWithPasskey(s: Services, credential: Parameters<WebauthnMethod['signInWithPasskey']>[0], caller: Caller): Promise<SignInResult> {
+export async function signInPasswordless(s: Services, body: Record<string, unknown>, caller: Caller): Promise<SignInResult> {
+  const factor = passwordless(s);
   const attempt = await s.regulator.reserve(s.regulator.address(caller.ip));
   if (isRefusal(attempt)) return refuseAddress(s, attempt, caller);
   let result;
   try {
-    result = await s.methods.webauthn.signInWithPasskey(credential);
+    result = await factor.signIn(body);
   } catch (err) {
-    if (!(err instanceof WebauthnError)) {
-      await attempt.release();
-      throw err;
-    }
+    await attempt.release();
+    throw err;
+  }
+  if ('refused' in result) {
     s.metrics.signIns.inc({ step: 'passkey', result: 'failure' });
     await s.store.db.transaction().execute(async (trx) => {
       await attempt.fail(trx);
-      await s.audit.append({ type: 'sign_in_failed', ip: caller.ip, userAgent: caller.userAgent, detail: { reason: `passkey_${err.reason}` } }, trx);
+      await s.audit.append({ type: 'sign_in_failed', ip: caller.ip, userAgent: caller.userAgent, detail: { reason: `passkey_${result.refused}` } }, trx);
     });
     fail('invalid_credentials', 'The passkey was not accepted');
   }

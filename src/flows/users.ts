@@ -89,11 +89,11 @@ export async function acceptInvitation(s: Pick<Services, 'clock' | 'invitations'
   const now = s.clock.now();
   // Check the password before spending the invitation, so a weak choice can be corrected.
   const email = await s.invitations.pendingEmail(token, now);
-  if (email === undefined) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);
+  if (email === undefined) fail('invalid_code', 'This invitation is not valid (it may be used or expired)');
   assertStrongPassword(password, email);
   const hash = await s.hasher.hash(password);
   const userId = await s.invitations.redeem(token, now);
-  if (!userId) throw new MamoriError('invalid_code', 'This invitation is not valid (it may be used or expired)', {}, 400);
+  if (!userId) fail('invalid_code', 'This invitation is not valid (it may be used or expired)');
   await s.users.update(userId, { password_hash: hash, password_changed_at: now });
   await s.audit.append({ type: 'invitation_accepted', userId, ip: caller.ip, userAgent: caller.userAgent });
 }

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../errors.js';
-import { enrolledFactors } from '../flows/factors.js';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
@@ -53,7 +52,7 @@ export const FIRST_DEVICE_WINDOW_MS = 20 * 60_000;
  * first one, a sign-in within 20 minutes, so a session left open long ago cannot bind one.
  */
 export async function requireRecentAuthForBinding(s: Services, auth: Authenticated): Promise<void> {
-  if ((await enrolledFactors(s, auth.user.id)).length > 0) return assertFreshSecondFactor(s, auth);
+  if ((await s.methods.factors.enrolled(auth.user.id)).length > 0) return assertFreshSecondFactor(s, auth);
   if (s.clock.now() - auth.session.signed_in_at > FIRST_DEVICE_WINDOW_MS) {
     fail('reauthentication_required', 'Sign in again to assign your first MFA device');
   }
@@ -64,7 +63,7 @@ export async function requireRecentAuthForBinding(s: Services, auth: Authenticat
  * these need it within the last 15 minutes.
  */
 export async function requireRecentSecondFactor(s: Services, auth: Authenticated): Promise<void> {
-  if ((await enrolledFactors(s, auth.user.id)).length > 0) assertFreshSecondFactor(s, auth);
+  if ((await s.methods.factors.enrolled(auth.user.id)).length > 0) assertFreshSecondFactor(s, auth);
 }
 
 function assertFreshSecondFactor(s: Services, auth: Authenticated): void {

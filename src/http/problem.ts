@@ -6,13 +6,24 @@ export const PROBLEM_TYPE = 'application/problem+json';
 /** A stable, non-dereferenceable type URI per code (RFC 9457 §3.1.1). */
 const typeUri = (code: string) => `tag:mamori,2026:problem:${code}`;
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Where the contract gives a code another status on this route than its usual one (wrong
+     * codes at sign-in are 401, at assignment 400: the codes are the user's input, not a credential).
+     */
+    statuses?: Partial<Record<ProblemCode, number>>;
+  }
+}
+
 export function sendProblem(reply: FastifyReply, err: MamoriError): FastifyReply {
   if (err instanceof TooManyAttemptsError) reply.header('retry-after', String(err.retryAfterSeconds));
+  const status = reply.request.routeOptions.config?.statuses?.[err.code] ?? err.status;
   return reply
-    .code(err.status)
+    .code(status)
     .type(PROBLEM_TYPE)
     .header('cache-control', 'no-store')
-    .send({ type: typeUri(err.code), title: err.title, status: err.status, code: err.code, detail: err.detail ?? err.title, ...err.extra });
+    .send({ type: typeUri(err.code), title: err.title, status, code: err.code, detail: err.detail ?? err.title, ...err.extra });
 }
 
 /** Fastify's own errors, mapped onto the contract's codes; anything else is a 500 with no details. */

@@ -49,7 +49,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
           p(`A multi-factor authentication (MFA) device was added to your ${P} account.`),
           facts(
             ['Device', clean(msg.deviceName)],
-            ['Type', deviceTypeLabel(msg.deviceType, 'en')],
+            ['Type', (msg.deviceLabel ? clean(msg.deviceLabel.en) : deviceTypeLabel(msg.deviceType, 'en'))],
             ['When', when(msg.at, 'en')],
           ),
           p('If you added it, you do not need to do anything.'),
@@ -74,7 +74,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
           ),
           facts(
             ['Device', clean(msg.deviceName)],
-            ['Type', deviceTypeLabel(msg.deviceType, 'en')],
+            ['Type', (msg.deviceLabel ? clean(msg.deviceLabel.en) : deviceTypeLabel(msg.deviceType, 'en'))],
             ['When', when(msg.at, 'en')],
           ),
           ...(msg.byAdmin

@@ -52,7 +52,7 @@ export function draftJa(msg: MailMessage, P: string, site: string): Draft {
           p(`${P}アカウントに多要素認証（MFA）デバイスが追加されました。`),
           facts(
             ['デバイス名', clean(msg.deviceName)],
-            ['種類', deviceTypeLabel(msg.deviceType, 'ja')],
+            ['種類', (msg.deviceLabel ? clean(msg.deviceLabel.ja) : deviceTypeLabel(msg.deviceType, 'ja'))],
             ['日時', when(msg.at, 'ja')],
           ),
           p(noAction),
@@ -75,7 +75,7 @@ export function draftJa(msg: MailMessage, P: string, site: string): Draft {
           ),
           facts(
             ['デバイス名', clean(msg.deviceName)],
-            ['種類', deviceTypeLabel(msg.deviceType, 'ja')],
+            ['種類', (msg.deviceLabel ? clean(msg.deviceLabel.ja) : deviceTypeLabel(msg.deviceType, 'ja'))],
             ['日時', when(msg.at, 'ja')],
           ),
           ...(msg.byAdmin

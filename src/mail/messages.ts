@@ -17,6 +17,9 @@ export { escapeHtml } from './document.js';
 
 export type Locale = 'en' | 'ja';
 
+/** A phrase in both languages. */
+export type Label = Record<Locale, string>;
+
 /** A moment: a Date, or milliseconds since the Unix epoch (what `Clock.now()` returns). */
 export type Instant = Date | number;
 
@@ -25,8 +28,9 @@ export type LockReason = 'password' | 'mfa';
 export type MailMessage =
   | { kind: 'email_code'; code: string; expiresInMinutes: number }
   | { kind: 'password_changed'; at: Instant; ip?: string; userAgent?: string }
-  | { kind: 'mfa_device_added'; deviceName: string; deviceType: string; at: Instant }
-  | { kind: 'mfa_device_removed'; deviceName: string; deviceType: string; at: Instant; byAdmin: boolean }
+  /** `deviceLabel`: the device type in words, from its factor (else the built-in names, else the type). */
+  | { kind: 'mfa_device_added'; deviceName: string; deviceType: string; deviceLabel?: Label; at: Instant }
+  | { kind: 'mfa_device_removed'; deviceName: string; deviceType: string; deviceLabel?: Label; at: Instant; byAdmin: boolean }
   | { kind: 'recovery_code_used'; remaining: number; at: Instant }
   /** `reason: 'mfa'` is the MFA lock; `hard` means only an administrator can lift it. */
   | { kind: 'account_locked'; reason: LockReason; at: Instant; hard: boolean }

@@ -20,6 +20,7 @@ import { invitations } from './migrations/002-invitations.js';
 import { auditInstance } from './migrations/003-audit-instance.js';
 import { auditMac } from './migrations/004-audit-mac.js';
 import { attemptBudgets } from './migrations/005-attempt-budgets.js';
+import { deviceConfig } from './migrations/006-device-config.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -107,6 +108,7 @@ class InCodeMigrations implements MigrationProvider {
       '003-audit-instance': auditInstance,
       '004-audit-mac': auditMac,
       '005-attempt-budgets': attemptBudgets,
+      '006-device-config': deviceConfig,
     };
   }
 }

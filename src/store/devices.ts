@@ -1,9 +1,13 @@
+import type { Insertable, Transaction } from 'kysely';
 import type { Store } from './db.js';
 import type { Database, MfaDevice, MfaDevicesTable } from './schema.js';
-import type { Insertable, Transaction } from 'kysely';
 
 export const DEVICE_LIMIT = 8;
 
+/** A device row as a factor makes it: the repository adds nothing but what the caller gives. */
+export type NewDevice = Insertable<MfaDevicesTable>;
+
+/** MFA devices of every kind; kind-specific data is the factor's `config` document. */
 export class DeviceRepository {
   constructor(private readonly store: Store) {}
 
@@ -16,7 +20,7 @@ export class DeviceRepository {
     return new DeviceRepository({ ...this.store, db: trx });
   }
 
-  async insert(row: Insertable<MfaDevicesTable>): Promise<void> {
+  async insert(row: NewDevice): Promise<void> {
     await this.db.insertInto('mfa_devices').values(row).execute();
   }
 
@@ -25,9 +29,12 @@ export class DeviceRepository {
   }
 
   /** Active devices of a user, optionally of some types. */
-  listActive(userId: string, types?: MfaDevice['type'][]): Promise<MfaDevice[]> {
+  listActive(userId: string, types?: readonly string[]): Promise<MfaDevice[]> {
     let q = this.db.selectFrom('mfa_devices').selectAll().where('user_id', '=', userId).where('status', '=', 'active');
-    if (types) q = q.where('type', 'in', types);
+    if (types) {
+      if (types.length === 0) return Promise.resolve([]);
+      q = q.where('type', 'in', types);
+    }
     return q.orderBy('created_at').orderBy('id').execute();
   }
 
@@ -44,23 +51,36 @@ export class DeviceRepository {
   /**
    * Accepts an OTP counter (TOTP step or HOTP counter) at most once: the stored counter only
    * moves forward, in one conditional UPDATE whose row count decides between concurrent requests.
+   * `config` replaces the device's document in the same statement (a resync's new drift).
    */
-  async consumeCounter(id: string, counter: number, now: number, drift?: number): Promise<boolean> {
+  async consumeCounter(id: string, counter: number, now: number, config?: string): Promise<boolean> {
     const r = await this.db
       .updateTable('mfa_devices')
-      .set({ last_used_counter: counter, last_used_at: now, ...(drift !== undefined ? { drift } : {}) })
+      .set({ counter, last_used_at: now, ...(config !== undefined ? { config } : {}) })
       .where('id', '=', id)
       .where('status', '=', 'active')
-      .where((eb) => eb.or([eb('last_used_counter', 'is', null), eb('last_used_counter', '<', counter)]))
+      .where((eb) => eb.or([eb('counter', 'is', null), eb('counter', '<', counter)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Compare-and-swap of a signature counter: of two racing uses with the same counter, one moves it. */
+  async swapCounter(id: string, expected: number, next: number, now: number, config: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('mfa_devices')
+      .set({ counter: next, last_used_at: now, config })
+      .where('id', '=', id)
+      .where('status', '=', 'active')
+      .where('counter', '=', expected)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   /** Pending → active, once, while the pending device is fresh. The caller checks the device limit in the same transaction. */
-  async activate(id: string, counter: number, now: number, pendingSince: number): Promise<boolean> {
+  async activate(id: string, counter: number | null, now: number, pendingSince: number): Promise<boolean> {
     const r = await this.db
       .updateTable('mfa_devices')
-      .set({ status: 'active', activated_at: now, last_used_counter: counter, last_used_at: now })
+      .set({ status: 'active', activated_at: now, counter, last_used_at: now })
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .where('created_at', '>', pendingSince)
@@ -73,21 +93,24 @@ export class DeviceRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Deletes an active device; a hardware token goes back to the inventory. Call it in a transaction. */
+  /** Deletes an active device and returns it. Call it in a transaction with the factor's own `onRemove`. */
   async remove(userId: string, id: string): Promise<MfaDevice | undefined> {
     const device = await this.db.selectFrom('mfa_devices').selectAll().where('id', '=', id).where('user_id', '=', userId).where('status', '=', 'active').executeTakeFirst();
     if (!device) return undefined;
     await this.db.deleteFrom('mfa_devices').where('id', '=', id).execute();
-    if (device.hardware_token_id) {
-      // The token goes back to the inventory, ready for its next holder.
-      await this.db.updateTable('hardware_tokens').set({ assigned_user_id: null, assigned_device_id: null }).where('id', '=', device.hardware_token_id).execute();
-    }
     return device;
   }
 
-  /** The credential's device, if any user holds it. */
-  findByCredential(credentialId: string): Promise<MfaDevice | undefined> {
-    return this.db.selectFrom('mfa_devices').selectAll().where('credential_id', '=', credentialId).executeTakeFirst();
+  /** The active device with this lookup key (a WebAuthn credential id), optionally only if `userId` holds it. */
+  findByLookupKey(lookupKey: string, opts: { type: string; userId?: string }): Promise<MfaDevice | undefined> {
+    let q = this.db.selectFrom('mfa_devices').selectAll().where('lookup_key', '=', lookupKey).where('status', '=', 'active').where('type', '=', opts.type);
+    if (opts.userId !== undefined) q = q.where('user_id', '=', opts.userId);
+    return q.executeTakeFirst();
+  }
+
+  /** Whether any device, of any user, has this lookup key. */
+  async lookupKeyTaken(lookupKey: string): Promise<boolean> {
+    return (await this.db.selectFrom('mfa_devices').select('id').where('lookup_key', '=', lookupKey).executeTakeFirst()) !== undefined;
   }
 
   /** Pending devices older than the limit are discarded. */

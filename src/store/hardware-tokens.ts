@@ -58,4 +58,9 @@ export class HardwareTokenRepository {
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
+
+  /** A removed device's token goes back to the inventory, ready for its next holder. */
+  async release(id: string): Promise<void> {
+    await this.db.updateTable('hardware_tokens').set({ assigned_user_id: null, assigned_device_id: null }).where('id', '=', id).execute();
+  }
 }

@@ -68,38 +68,31 @@ export interface EmailCodesTable {
   voided_at: number | null;
 }
 
+/**
+ * MFA devices of every kind. What all kinds share is a column; what one kind alone has lives in
+ * `config`, a versioned JSON document its factor checks against its own schema (src/methods/*).
+ */
 export interface MfaDevicesTable {
   id: string;
   user_id: string;
-  type: 'totp' | 'hardware_totp' | 'webauthn';
+  /** The device type, one of a factor's `deviceTypes` (`totp`, `hardware_totp`, `webauthn`, …). */
+  type: string;
   name: string;
   status: 'pending' | 'active';
   created_at: number;
   activated_at: number | null;
   last_used_at: number | null;
-  /** OTP devices: the sealed key, the key id that sealed it, and the OTP parameters. */
+  /** A sealed secret (an OTP key), with the id of the master key that sealed it. */
   secret_sealed: string | null;
   secret_key_id: string | null;
-  otp_kind: 'totp' | 'hotp' | null;
-  algorithm: 'SHA1' | 'SHA256' | 'SHA512' | null;
-  digits: number | null;
-  period: number | null;
-  t0: number | null;
-  /** TOTP: the last accepted time step; HOTP: the last accepted counter. Only ever moves forward. */
-  last_used_counter: number | null;
-  /** TOTP: the device's clock drift in steps, learned at resync. */
-  drift: number;
-  hardware_token_id: string | null;
-  serial: string | null;
-  credential_id: string | null;
-  public_key: string | null;
-  sign_count: number | null;
-  transports: string | null;
-  aaguid: string | null;
-  attestation_format: string | null;
-  backup_eligible: number | null;
-  backup_state: number | null;
-  user_verified: number | null;
+  /**
+   * The single-use counter: an OTP device's last accepted time step or HOTP counter (only moves
+   * forward), a WebAuthn credential's signature counter (compare-and-swap).
+   */
+  counter: number | null;
+  /** A value unique across all devices that sign-in looks devices up by (a WebAuthn credential id). */
+  lookup_key: string | null;
+  config: string;
 }
 
 export interface HardwareTokensTable {

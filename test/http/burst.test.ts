@@ -227,7 +227,7 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
         const code = String((100_003 + n * 7_919) % 1_000_000).padStart(6, '0');
         if (!live.has(code)) wrong.push(code);
       }
-      const totp = counting((inst) => inst.services.methods.secondFactors.get('totp')!);
+      const totp = counting((inst) => inst.services.methods.factors.get('totp')!);
       // Request i: sign-in i mod 20, on instance ⌊i / 20⌋ mod 2, so each sign-in is tried on both.
       const answers = await Promise.all(
         wrong.map((code, i) => {

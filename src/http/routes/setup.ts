@@ -13,7 +13,10 @@ export function setupRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post(
       '/api/v1/invitations/accept',
-      { schema: { body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 100 }), password: Password }, { additionalProperties: false }) } },
+      {
+        config: { statuses: { invalid_code: 400 } },
+        schema: { body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 100 }), password: Password }, { additionalProperties: false }) },
+      },
       async (req, reply) => {
         await acceptInvitation(s, req.body.token, req.body.password, callerOf(req));
         return reply.code(204).send();

@@ -1,11 +1,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyReply } from 'fastify';
 import {
-  passkeyOptions,
-  secondFactorWebauthnOptions,
+  passwordlessOptions,
+  secondFactorChallenge,
+  signInPasswordless,
   signInWithEmailCode,
-  signInWithPasskey,
   signInWithPassword,
   signInWithSecondFactor,
   type SignInResult,
@@ -16,7 +15,7 @@ import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, setSessionCookie, setSignInCookie } from '../cookies.js';
 import { Code, Email, Empty, Password, SessionSchema } from './schemas.js';
-import { Credential, SecondFactorBody } from './mfa-devices.js';
+import { secondFactorBody } from './mfa-devices.js';
 
 const StepAnswer = Type.Object({
   status: Type.Union([
@@ -68,24 +67,28 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
         answer(reply, await signInWithEmailCode(s, readCookie(req, SIGN_IN_COOKIE), req.body.code, callerOf(req))),
     );
 
-    app.post('/api/v1/sign-in/mfa', { schema: { body: SecondFactorBody, response: { 200: StepAnswer } } }, async (req, reply) =>
+    app.post('/api/v1/sign-in/mfa', { schema: { body: secondFactorBody(s.methods.factors.all), response: { 200: StepAnswer } } }, async (req, reply) =>
       answer(
         reply,
         await signInWithSecondFactor(s, readCookie(req, SIGN_IN_COOKIE), req.body as { method: string } & Record<string, unknown>, callerOf(req)),
       ),
     );
 
-    app.post('/api/v1/sign-in/mfa/webauthn-options', { schema: { body: Type.Optional(Empty) } }, async (req) =>
-      secondFactorWebauthnOptions(s, readCookie(req, SIGN_IN_COOKIE)),
-    );
+    // Factors with a browser ceremony hand out its challenge first (`/sign-in/mfa/webauthn-options`).
+    for (const factor of s.methods.factors.all) {
+      if (!factor.challenge) continue;
+      app.post(`/api/v1/sign-in/mfa/${factor.id}-options`, { schema: { body: Type.Optional(Empty) } }, async (req) =>
+        secondFactorChallenge(s, readCookie(req, SIGN_IN_COOKIE), factor.id),
+      );
+    }
 
-    app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty) } }, async (req) => passkeyOptions(s, callerOf(req)));
-
-    app.post(
-      '/api/v1/sign-in/passkey',
-      { schema: { body: Type.Object({ credential: Credential }, { additionalProperties: false }), response: { 200: StepAnswer } } },
-      async (req, reply) => answer(reply, await signInWithPasskey(s, req.body.credential as unknown as AuthenticationResponseJSON, callerOf(req))),
-    );
+    const passwordless = s.methods.factors.passwordless;
+    if (passwordless) {
+      app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty) } }, async (req) => passwordlessOptions(s, callerOf(req)));
+      app.post('/api/v1/sign-in/passkey', { schema: { body: passwordless.body, response: { 200: StepAnswer } } }, async (req, reply) =>
+        answer(reply, await signInPasswordless(s, req.body as Record<string, unknown>, callerOf(req))),
+      );
+    }
 
     app.post('/api/v1/sign-out', async (req, reply) => {
       await signOut(s, readCookie(req, SESSION_COOKIE), callerOf(req));

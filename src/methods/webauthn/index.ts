@@ -10,12 +10,14 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { Clock } from '../../clock.js';
-import type { ChallengePurpose, ChallengeRepository } from '../../store/challenges.js';
-import type { DeviceRepository } from '../../store/devices.js';
-import type { Store } from '../../store/db.js';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { MamoriError, fail } from '../../errors.js';
+import { newId } from '../../crypto/tokens.js';
+import { Name } from '../../schemas/fields.js';
+import type { ChallengePurpose } from '../../store/challenges.js';
 import type { MfaDevice, User } from '../../store/schema.js';
-import type { Caller, Proof, SecondFactorMethod } from '../types.js';
+import type { Assignment, Factor, FactorDeps, FactorModule, Passwordless, Proof, Purpose } from '../types.js';
 
 /** AAGUID → authenticator model, from the maintained `aaguids` package (a CommonJS JSON map). */
 const aaguidNames = createRequire(import.meta.url)('aaguids') as Record<string, string>;
@@ -64,74 +66,87 @@ function answeredChallenge(response: { response?: { clientDataJSON?: unknown } }
   }
 }
 
+/** What a passkey or security key keeps: its public key and what registration learned of it. */
+const WebauthnConfig = Type.Object({
+  v: Type.Literal(1),
+  publicKey: Type.String(),
+  transports: Type.Array(Type.String()),
+  aaguid: Type.Union([Type.String(), Type.Null()]),
+  attestationFormat: Type.Union([Type.String(), Type.Null()]),
+  backupEligible: Type.Boolean(),
+  backupState: Type.Boolean(),
+  userVerified: Type.Boolean(),
+});
+type WebauthnConfig = Static<typeof WebauthnConfig>;
+
+function configOf(d: Pick<MfaDevice, 'id' | 'config'>): WebauthnConfig {
+  const parsed: unknown = JSON.parse(d.config);
+  if (!Value.Check(WebauthnConfig, parsed)) throw new Error(`MFA device ${d.id}: WebAuthn configuration does not match its schema`);
+  return parsed;
+}
+
 /** The name a person recognises: the authenticator's model where its AAGUID is known. */
-export function authenticatorName(d: Pick<MfaDevice, 'aaguid' | 'backup_eligible'>): string {
-  const known = d.aaguid ? aaguidNames[d.aaguid] : undefined;
-  return known ?? (d.backup_eligible ? 'Passkey' : 'Security key');
+export function authenticatorName(c: Pick<WebauthnConfig, 'aaguid' | 'backupEligible'>): string {
+  const known = c.aaguid ? aaguidNames[c.aaguid] : undefined;
+  return known ?? (c.backupEligible ? 'Passkey' : 'Security key');
 }
 
 /** RFC 8176: a synced passkey is software-held (`swk`), a device-bound key hardware-held (`hwk`). */
-function amrOf(d: Pick<MfaDevice, 'backup_eligible'>, userVerified: boolean): string[] {
-  return [d.backup_eligible ? 'swk' : 'hwk', ...(userVerified ? ['user'] : [])];
+function amrOf(c: Pick<WebauthnConfig, 'backupEligible'>, userVerified: boolean): string[] {
+  return [c.backupEligible ? 'swk' : 'hwk', ...(userVerified ? ['user'] : [])];
 }
+
+/** A PublicKeyCredential as JSON; SimpleWebAuthn checks its inside. */
+export const Credential = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 1400 }),
+    rawId: Type.String({ minLength: 1, maxLength: 1400 }),
+    type: Type.Literal('public-key'),
+    response: Type.Object({ clientDataJSON: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: true, maxProperties: 16 }),
+    clientExtensionResults: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    authenticatorAttachment: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const transportsOf = (d: MfaDevice) => configOf(d).transports;
 
 /**
  * Passkeys and security keys. One function per ceremony, options in, verified result out; the
  * challenge of each ceremony is kept server-side and deleted the moment an answer arrives.
  */
-export class WebauthnMethod implements SecondFactorMethod {
-  readonly id = 'webauthn' as const;
-  readonly guessable = false;
+export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
+  const { clock, devices, challenges, users, rp } = { ...deps, rp: deps.relyingParty };
 
-  constructor(
-    private readonly store: Store,
-    private readonly devices: DeviceRepository,
-    private readonly challenges: ChallengeRepository,
-    private readonly clock: Clock,
-    private readonly rp: () => RelyingParty,
-    private readonly onCloneSuspected: (device: MfaDevice, stored: number, presented: number) => Promise<void>,
-  ) {}
-
-  async isEnrolled(userId: string): Promise<boolean> {
-    return (await this.devices.listActive(userId, ['webauthn'])).length > 0;
-  }
-
-  async registrationOptions(user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
-    const { id, name } = this.rp();
-    const existing = await this.devices.listActive(user.id, ['webauthn']);
-    const challenge = randomBytes(32);
+  async function registrationOptions(user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const { id, name } = rp();
+    const existing = await devices.listActive(user.id, ['webauthn']);
     const options = await generateRegistrationOptions({
       rpName: name,
       rpID: id,
       userName: user.email,
       userDisplayName: user.name,
       userID: Buffer.from(user.webauthn_user_handle, 'base64url'),
-      challenge,
+      challenge: randomBytes(32),
       timeout: CHALLENGE_TTL_MS,
       attestationType: 'none',
-      excludeCredentials: existing.map((d) => ({ id: d.credential_id!, transports: d.transports ? (JSON.parse(d.transports) as string[]) : [] })),
+      excludeCredentials: existing.map((d) => ({ id: d.lookup_key!, transports: transportsOf(d) })),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
       supportedAlgorithmIDs: ALGORITHMS,
     });
-    await this.challenges.issue('register', user.id, options.challenge, this.clock.now(), CHALLENGE_TTL_MS);
+    await challenges.issue('register', user.id, options.challenge, clock.now(), CHALLENGE_TTL_MS);
     return options;
   }
 
-  async register(user: User, response: RegistrationResponseJSON): Promise<NewCredential> {
+  /** Verifies an attestation; throws WebauthnError. */
+  async function register(user: User, response: RegistrationResponseJSON): Promise<NewCredential> {
     const challenge = answeredChallenge(response);
     if (!challenge) throw new WebauthnError('malformed');
-    if (!(await this.challenges.consume('register', user.id, challenge, this.clock.now()))) throw new WebauthnError('challenge');
-    const { id, origin } = this.rp();
+    if (!(await challenges.consume('register', user.id, challenge, clock.now()))) throw new WebauthnError('challenge');
+    const { id, origin } = rp();
     let verified;
     try {
-      verified = await verifyRegistrationResponse({
-        response,
-        expectedChallenge: challenge,
-        expectedOrigin: origin,
-        expectedRPID: id,
-        requireUserVerification: false,
-        supportedAlgorithmIDs: ALGORITHMS,
-      });
+      verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: id, requireUserVerification: false, supportedAlgorithmIDs: ALGORITHMS });
     } catch {
       throw new WebauthnError('verification');
     }
@@ -140,8 +155,7 @@ export class WebauthnMethod implements SecondFactorMethod {
     if (Buffer.from(info.credential.id, 'base64url').length > MAX_CREDENTIAL_ID_BYTES) throw new WebauthnError('malformed');
     // Backed up but not backup-eligible is a contradiction only a broken or forged authenticator makes.
     if (info.credentialBackedUp && info.credentialDeviceType !== 'multiDevice') throw new WebauthnError('verification');
-    const owner = await this.store.db.selectFrom('mfa_devices').select('user_id').where('credential_id', '=', info.credential.id).executeTakeFirst();
-    if (owner) throw new WebauthnError('credential_in_use');
+    if (await devices.lookupKeyTaken(info.credential.id)) throw new WebauthnError('credential_in_use');
     return {
       credentialId: info.credential.id,
       publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
@@ -156,30 +170,29 @@ export class WebauthnMethod implements SecondFactorMethod {
   }
 
   /** Request options: for one user's credentials (second factor, step-up) or for any discoverable one (passwordless). */
-  async authenticationOptions(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const allow = user ? await this.devices.listActive(user.id, ['webauthn']) : [];
+  async function authenticationOptions(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const allow = user ? await devices.listActive(user.id, ['webauthn']) : [];
     const options = await generateAuthenticationOptions({
-      rpID: this.rp().id,
+      rpID: rp().id,
       challenge: randomBytes(32),
       timeout: CHALLENGE_TTL_MS,
       userVerification: purpose === 'passkey' ? 'required' : 'preferred',
-      allowCredentials: allow.map((d) => ({ id: d.credential_id!, transports: d.transports ? (JSON.parse(d.transports) as string[]) : [] })),
+      allowCredentials: allow.map((d) => ({ id: d.lookup_key!, transports: transportsOf(d) })),
     });
-    await this.challenges.issue(purpose, user?.id ?? null, options.challenge, this.clock.now(), CHALLENGE_TTL_MS);
+    await challenges.issue(purpose, user?.id ?? null, options.challenge, clock.now(), CHALLENGE_TTL_MS);
     return options;
   }
 
   /** Verifies an assertion and moves the signature counter forward; throws WebauthnError. */
-  async #assert(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null, response: AuthenticationResponseJSON, requireUserVerification: boolean): Promise<{ device: MfaDevice; userVerified: boolean }> {
+  async function assert(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null, response: AuthenticationResponseJSON, requireUserVerification: boolean): Promise<{ device: MfaDevice; config: WebauthnConfig; userVerified: boolean }> {
     const challenge = answeredChallenge(response);
     if (!challenge || typeof response.id !== 'string' || response.id.length > 1400) throw new WebauthnError('malformed');
     // Consumed first: a failed answer spends its challenge too.
-    if (!(await this.challenges.consume(purpose, user?.id ?? null, challenge, this.clock.now()))) throw new WebauthnError('challenge');
-    let q = this.store.db.selectFrom('mfa_devices').selectAll().where('credential_id', '=', response.id).where('status', '=', 'active').where('type', '=', 'webauthn');
-    if (user) q = q.where('user_id', '=', user.id);
-    const device = await q.executeTakeFirst();
+    if (!(await challenges.consume(purpose, user?.id ?? null, challenge, clock.now()))) throw new WebauthnError('challenge');
+    const device = await devices.findByLookupKey(response.id, { type: 'webauthn', ...(user ? { userId: user.id } : {}) });
     if (!device) throw new WebauthnError('unknown_credential');
-    const { id, origin } = this.rp();
+    const config = configOf(device);
+    const { id, origin } = rp();
     let verified;
     try {
       verified = await verifyAuthenticationResponse({
@@ -189,11 +202,11 @@ export class WebauthnMethod implements SecondFactorMethod {
         expectedRPID: id,
         requireUserVerification,
         credential: {
-          id: device.credential_id!,
-          publicKey: Buffer.from(device.public_key!, 'base64url'),
+          id: device.lookup_key!,
+          publicKey: Buffer.from(config.publicKey, 'base64url'),
           // Our own counter check below decides; the library's would throw before we could notify.
           counter: 0,
-          transports: device.transports ? (JSON.parse(device.transports) as string[]) : [],
+          transports: config.transports,
         },
       });
     } catch {
@@ -201,42 +214,104 @@ export class WebauthnMethod implements SecondFactorMethod {
     }
     if (!verified.verified) throw new WebauthnError('verification');
     const info = verified.authenticationInfo;
-    if (info.credentialBackedUp && !device.backup_eligible) throw new WebauthnError('verification');
-    const stored = device.sign_count ?? 0;
+    if (info.credentialBackedUp && !config.backupEligible) throw new WebauthnError('verification');
+    const stored = device.counter ?? 0;
     const presented = info.newCounter;
     if ((stored !== 0 || presented !== 0) && presented <= stored) {
-      await this.onCloneSuspected(device, stored, presented);
+      await deps.onCloneSuspected(device, stored, presented);
       throw new WebauthnError('counter_regression');
     }
     // Compare-and-swap: of two racing assertions with the same counter only one moves it.
-    const r = await this.store.db
-      .updateTable('mfa_devices')
-      .set({ sign_count: presented, last_used_at: this.clock.now(), backup_state: info.credentialBackedUp ? 1 : 0 })
-      .where('id', '=', device.id)
-      .where('sign_count', '=', stored)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new WebauthnError('counter_regression');
-    return { device, userVerified: info.userVerified };
+    const moved = await devices.swapCounter(device.id, stored, presented, clock.now(), JSON.stringify({ ...config, backupState: info.credentialBackedUp }));
+    if (!moved) throw new WebauthnError('counter_regression');
+    return { device, config, userVerified: info.userVerified };
   }
 
-  async verify(user: User, input: Record<string, unknown>, _caller: Caller, purpose: 'sign_in' | 'step_up'): Promise<Proof | null> {
-    try {
-      const { device, userVerified } = await this.#assert(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user, input.credential as AuthenticationResponseJSON, false);
-      // Already single-use: the challenge was deleted and the signature counter moved by one statement each.
-      return { amr: amrOf(device, userVerified), deviceId: device.id, deviceName: device.name, consume: async () => true };
-    } catch (err) {
-      if (err instanceof WebauthnError) return null;
-      throw err;
-    }
-  }
+  const assignment: Assignment = {
+    path: 'webauthn',
+    deviceType: 'webauthn',
+    startBody: Type.Object({ name: Name, credential: Credential }, { additionalProperties: false }),
+    ui: {
+      label: { en: 'Passkey or security key', ja: 'パスキーまたはセキュリティキー' },
+      description: { en: 'Your phone, computer or a security key confirms it is you. Nothing to type, and it cannot be phished.', ja: 'スマートフォン、パソコン、またはセキュリティキーで本人確認します。入力は不要で、フィッシングされません。' },
+      fields: [{ name: 'credential', kind: 'webauthn', label: { en: 'Follow your browser', ja: 'ブラウザーの案内に従ってください' } }],
+    },
+    options: registrationOptions,
+    async start(ctx, body) {
+      let created: NewCredential;
+      try {
+        created = await register(ctx.user, body.credential as RegistrationResponseJSON);
+      } catch (err) {
+        if (!(err instanceof WebauthnError)) throw err;
+        if (err.reason === 'credential_in_use') fail('credential_in_use');
+        throw new MamoriError('webauthn_failed', `The registration was refused (${err.reason})`, { reason: err.reason });
+      }
+      const config: WebauthnConfig = {
+        v: 1,
+        publicKey: created.publicKey,
+        transports: created.transports,
+        aaguid: created.aaguid,
+        attestationFormat: created.format,
+        backupEligible: created.backupEligible,
+        backupState: created.backedUp,
+        userVerified: created.userVerified,
+      };
+      return {
+        active: {
+          device: { id: newId(), user_id: ctx.user.id, type: 'webauthn', name: String(body.name), status: 'active', created_at: ctx.now, activated_at: ctx.now, counter: created.signCount, lookup_key: created.credentialId, config: JSON.stringify(config) },
+          amr: amrOf(config, created.userVerified),
+        },
+      };
+    },
+  };
 
-  /** Passwordless: a discoverable credential registered with user verification, its handle the owner's. */
-  async signInWithPasskey(response: AuthenticationResponseJSON): Promise<{ userId: string; amr: string[]; deviceId: string }> {
-    const { device, userVerified } = await this.#assert('passkey', null, response, true);
-    if (!device.user_verified) throw new WebauthnError('not_discoverable');
-    const owner = await this.store.db.selectFrom('users').select(['id', 'webauthn_user_handle']).where('id', '=', device.user_id).executeTakeFirstOrThrow();
-    const handle = response.response?.userHandle;
-    if (typeof handle !== 'string' || handle !== owner.webauthn_user_handle) throw new WebauthnError('user_handle');
-    return { userId: owner.id, amr: amrOf(device, userVerified), deviceId: device.id };
-  }
-}
+  const passwordless: Passwordless = {
+    body: Type.Object({ credential: Credential }, { additionalProperties: false }),
+    options: () => authenticationOptions('passkey', null),
+    /** A discoverable credential registered with user verification, its handle the owner's. */
+    async signIn(body) {
+      try {
+        const response = body.credential as AuthenticationResponseJSON;
+        const { device, config, userVerified } = await assert('passkey', null, response, true);
+        if (!config.userVerified) throw new WebauthnError('not_discoverable');
+        const owner = await users.findById(device.user_id);
+        const handle = response.response?.userHandle;
+        if (!owner || typeof handle !== 'string' || handle !== owner.webauthn_user_handle) throw new WebauthnError('user_handle');
+        return { userId: owner.id, amr: amrOf(config, userVerified) };
+      } catch (err) {
+        if (err instanceof WebauthnError) return { refused: err.reason };
+        throw err;
+      }
+    },
+  };
+
+  const factor: Factor & { passwordless: Passwordless } = {
+    id: 'webauthn',
+    guessable: false,
+    deviceTypes: ['webauthn'],
+    proofFields: { credential: Credential },
+    ui: {
+      label: assignment.ui.label,
+      deviceLabels: { webauthn: assignment.ui.label },
+      proof: [{ name: 'credential', kind: 'webauthn', label: { en: 'Use your passkey or security key', ja: 'パスキーまたはセキュリティキーを使用' } }],
+    },
+    assignments: [assignment],
+    passwordless,
+    async isEnrolled(userId) {
+      return (await devices.listActive(userId, ['webauthn'])).length > 0;
+    },
+    challenge: (user: User, purpose: Purpose) => authenticationOptions(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user),
+    async verify(user, input, _caller, purpose): Promise<Proof | null> {
+      try {
+        const { device, config, userVerified } = await assert(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user, input.credential as AuthenticationResponseJSON, false);
+        // Already single-use: the challenge was deleted and the signature counter moved by one statement each.
+        return { amr: amrOf(config, userVerified), deviceId: device.id, deviceName: device.name, consume: async () => true };
+      } catch (err) {
+        if (err instanceof WebauthnError) return null;
+        throw err;
+      }
+    },
+    view: (device) => ({ authenticator: authenticatorName(configOf(device)) }),
+  };
+  return factor;
+};
