@@ -7,6 +7,7 @@ import { MamoriError } from '../errors.js';
 import type { Services } from '../services.js';
 import { errorHandler, sendProblem, toProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
+import { factorRoutes } from './routes/factors.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
 import { mfaDeviceRoutes } from './routes/mfa-devices.js';
@@ -151,6 +152,7 @@ export async function buildApp(s: Services) {
   await app.register(signInRoutes(s));
   await app.register(meRoutes(s));
   await app.register(mfaDeviceRoutes(s));
+  await app.register(factorRoutes(s));
   await app.register(adminRoutes(s));
   await app.register(webRoutes(s));
   if (s.config.testClock) await app.register(testClockRoutes(s));

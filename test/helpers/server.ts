@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { buildApp, type App } from '../../src/http/app.js';
 import { readOutbox } from '../../src/mail/mailer.js';
 import { createServices, ensureSetupToken, type Services } from '../../src/services.js';
+import type { FactorModule } from '../../src/methods/types.js';
 import { freshPostgres } from './db.js';
 import { Client } from './client.js';
 
@@ -30,6 +31,8 @@ export interface TestServer {
 export interface StartOptions {
   database?: 'sqlite' | 'postgres';
   env?: Record<string, string>;
+  /** The factor list (src/methods/registry.ts FACTORS unless given): a test can register one more. */
+  factors?: readonly FactorModule[];
   /** Reuse another server's database (a second instance). */
   shareWith?: TestServer;
 }
@@ -53,7 +56,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     ...opts.env,
   });
   const clock = opts.shareWith?.clock ?? new TestClock();
-  const services = await createServices(base, { clock, log: pino({ level: 'silent' }) });
+  const services = await createServices(base, { clock, log: pino({ level: 'silent' }), ...(opts.factors ? { factors: opts.factors } : {}) });
   const setupToken = await ensureSetupToken(services);
   const app = await buildApp(services);
   await app.listen({ host: '127.0.0.1', port: 0 });
