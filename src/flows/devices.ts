@@ -7,20 +7,24 @@ import { DEVICE_LIMIT } from '../store/devices.js';
 import type { Database, MfaDevice, Session, User } from '../store/schema.js';
 import { notify } from './notify.js';
 
+/** What these use of the composition root, and nothing more. */
+export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'devices' | 'log' | 'mailer' | 'methods' | 'sessions' | 'signIns' | 'store' | 'users'>;
+
+
 /** A pending device (an app's secret shown, not yet confirmed) is discarded after this long. */
 export const PENDING_TTL_MS = 10 * 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The factor that holds a device; every stored device type has one, or the registry changed under the data. */
-function factorOf(s: Services, device: Pick<MfaDevice, 'id' | 'type'>): Factor {
+function factorOf(s: DevicePorts, device: Pick<MfaDevice, 'id' | 'type'>): Factor {
   const factor = s.methods.factors.ofDeviceType(device.type);
   if (!factor) throw new Error(`MFA device ${device.id} is of type "${device.type}", which no registered factor holds`);
   return factor;
 }
 
 /** The public view of a device: what every device has, and what its factor adds (never a secret). */
-export function deviceView(s: Services, d: MfaDevice) {
+export function deviceView(s: DevicePorts, d: MfaDevice) {
   return {
     id: d.id,
     name: d.name,
@@ -35,28 +39,28 @@ function entry(type: string, user: User, caller: Caller, detail: AuditEntry['det
   return { type, userId: user.id, actor: actor ?? null, ip: caller.ip, userAgent: caller.userAgent, detail };
 }
 
-async function audit(s: Services, type: string, user: User, caller: Caller, detail: AuditEntry['detail'], trx?: Transaction<Database>) {
+async function audit(s: DevicePorts, type: string, user: User, caller: Caller, detail: AuditEntry['detail'], trx?: Transaction<Database>) {
   await s.audit.append(entry(type, user, caller, detail), trx);
 }
 
-const labelOf = (s: Services, device: Pick<MfaDevice, 'id' | 'type'>) => factorOf(s, device).ui.deviceLabels[device.type];
+const labelOf = (s: DevicePorts, device: Pick<MfaDevice, 'id' | 'type'>) => factorOf(s, device).ui.deviceLabels[device.type];
 
-export async function listDevices(s: Services, user: User) {
+export async function listDevices(s: DevicePorts, user: User) {
   return (await s.devices.listActive(user.id)).map((d) => deviceView(s, d));
 }
 
-async function assertUnderLimit(s: Services, user: User): Promise<void> {
+async function assertUnderLimit(s: DevicePorts, user: User): Promise<void> {
   if ((await s.devices.countActive(user.id)) >= DEVICE_LIMIT) fail('device_limit_reached', `A user holds at most ${DEVICE_LIMIT} MFA devices`);
 }
 
 /** A first device brings backup codes; they are hashed before the transaction that stores them opens. */
-async function backupCodesIfFirst(s: Services, user: User) {
+async function backupCodesIfFirst(s: DevicePorts, user: User) {
   const backup = s.methods.factors.backup;
   return backup && (await s.devices.countActive(user.id)) === 0 ? backup.newSet() : undefined;
 }
 
 /** An assignment's refusal is audited with its reason before it reaches the caller. */
-async function audited<T>(s: Services, user: User, caller: Caller, deviceType: string, work: () => Promise<T>): Promise<T> {
+async function audited<T>(s: DevicePorts, user: User, caller: Caller, deviceType: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -72,7 +76,7 @@ async function audited<T>(s: Services, user: User, caller: Caller, deviceType: s
  * not finish as if the account had none), and the audit event.
  */
 async function completeAssignment(
-  s: Services,
+  s: DevicePorts,
   trx: Transaction<Database>,
   user: User,
   session: Session,
@@ -101,14 +105,14 @@ async function completeAssignment(
 }
 
 /** After the assignment committed: the owner hears of it. */
-async function announce(s: Services, user: User, made: Awaited<ReturnType<typeof completeAssignment>>) {
+async function announce(s: DevicePorts, user: User, made: Awaited<ReturnType<typeof completeAssignment>>) {
   const label = labelOf(s, made.device);
   await notify(s, user, { kind: 'mfa_device_added', deviceName: made.device.name, deviceType: made.device.type, ...(label ? { deviceLabel: label } : {}), at: s.clock.now() });
   return { device: deviceView(s, made.device), recoveryCodes: made.recoveryCodes, sessionToken: made.sessionToken };
 }
 
 /** `POST /me/mfa-devices/{path}-options`: what the browser needs first (WebAuthn creation options). */
-export async function assignmentOptions(s: Services, user: User, assignment: Assignment) {
+export async function assignmentOptions(s: DevicePorts, user: User, assignment: Assignment) {
   await assertUnderLimit(s, user);
   if (!assignment.options) fail('not_found', 'This assignment needs no options');
   return assignment.options(user);
@@ -123,7 +127,7 @@ export type AssignmentResult =
  * it is stored and completed here) or a pending one, stored with its audit event, that
  * `activateDevice` confirms.
  */
-export async function startAssignment(s: Services, user: User, session: Session, assignment: Assignment, body: Record<string, unknown>, caller: Caller): Promise<AssignmentResult> {
+export async function startAssignment(s: DevicePorts, user: User, session: Session, assignment: Assignment, body: Record<string, unknown>, caller: Caller): Promise<AssignmentResult> {
   await assertUnderLimit(s, user);
   const now = s.clock.now();
   const started = await audited(s, user, caller, assignment.deviceType, () => assignment.start({ user, caller, now }, body));
@@ -139,7 +143,7 @@ export async function startAssignment(s: Services, user: User, session: Session,
   return assignActive(s, user, session, assignment, started.active, caller);
 }
 
-async function assignActive(s: Services, user: User, session: Session, assignment: Assignment, assigned: AssignedDevice, caller: Caller) {
+async function assignActive(s: DevicePorts, user: User, session: Session, assignment: Assignment, assigned: AssignedDevice, caller: Caller) {
   const backupSet = await backupCodesIfFirst(s, user);
   const id = assigned.device.id;
   const made = await audited(s, user, caller, assignment.deviceType, async () => {
@@ -160,7 +164,7 @@ async function assignActive(s: Services, user: User, session: Session, assignmen
 }
 
 /** Step 2 for a pending device: its factor checks the proof (two consecutive codes), then it is active. */
-export async function activateDevice(s: Services, user: User, session: Session, id: string, body: Record<string, unknown>, caller: Caller) {
+export async function activateDevice(s: DevicePorts, user: User, session: Session, id: string, body: Record<string, unknown>, caller: Caller) {
   const now = s.clock.now();
   const device = await s.devices.find(user.id, id);
   if (!device || device.status !== 'pending' || device.created_at <= now - PENDING_TTL_MS) fail('not_found', 'No pending MFA device with this id (it may have expired)');
@@ -181,7 +185,7 @@ export async function activateDevice(s: Services, user: User, session: Session, 
 }
 
 /** Finds two consecutive codes far from now and remembers how far the device's clock is off. */
-export async function resyncDevice(s: Services, user: User, id: string, code1: string, code2: string, caller: Caller) {
+export async function resyncDevice(s: DevicePorts, user: User, id: string, code1: string, code2: string, caller: Caller) {
   const device = await s.devices.find(user.id, id);
   const factor = device?.status === 'active' ? factorOf(s, device) : undefined;
   if (!device || !factor?.resync) fail('not_found', 'No MFA device with this id that can be resynchronised');
@@ -200,7 +204,7 @@ export async function resyncDevice(s: Services, user: User, id: string, code1: s
   return deviceView(s, updated);
 }
 
-export async function renameDevice(s: Services, user: User, id: string, name: string, caller: Caller) {
+export async function renameDevice(s: DevicePorts, user: User, id: string, name: string, caller: Caller) {
   return s.store.db.transaction().execute(async (trx) => {
     const devices = s.devices.within(trx);
     if (!(await devices.rename(user.id, id, name))) fail('not_found', 'No MFA device with this id');
@@ -214,7 +218,7 @@ export async function renameDevice(s: Services, user: User, id: string, name: st
  * go what its factor ties to it, the backup codes if it was the last one, every other session,
  * every half-finished sign-in, and the audit event — one transaction.
  */
-export async function removeDevice(s: Services, user: User, id: string, caller: Caller, by: { admin?: string; keepSessionId?: string } = {}) {
+export async function removeDevice(s: DevicePorts, user: User, id: string, caller: Caller, by: { admin?: string; keepSessionId?: string } = {}) {
   const now = s.clock.now();
   const removed = await s.store.db.transaction().execute(async (trx) => {
     await s.users.within(trx).lockRow(user.id);
@@ -237,7 +241,7 @@ export async function removeDevice(s: Services, user: User, id: string, caller: 
 }
 
 /** A new set of recovery codes, the old one void, with its audit event in one transaction; the plain codes once. */
-export async function regenerateRecoveryCodes(s: Services, user: User, caller: Caller): Promise<string[]> {
+export async function regenerateRecoveryCodes(s: DevicePorts, user: User, caller: Caller): Promise<string[]> {
   const backup = s.methods.factors.backup ?? fail('not_found', 'Recovery codes are not offered');
   // Without a device, self-made recovery codes would replace the emailed code as a way in.
   if ((await s.devices.countActive(user.id)) === 0) fail('conflict', 'Assign an MFA device first; recovery codes come with it');
@@ -249,6 +253,6 @@ export async function regenerateRecoveryCodes(s: Services, user: User, caller: C
   return set.codes;
 }
 
-export async function recoveryCodesLeft(s: Services, user: User): Promise<number> {
+export async function recoveryCodesLeft(s: DevicePorts, user: User): Promise<number> {
   return (await s.methods.factors.backup?.remaining(user.id)) ?? 0;
 }

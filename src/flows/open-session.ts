@@ -4,6 +4,10 @@ import type { Services } from '../services.js';
 import type { Database, Session, User } from '../store/schema.js';
 import { sessionView, type SessionView } from './session-view.js';
 
+/** What these use of the composition root, and nothing more. */
+export type SessionPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'methods' | 'metrics' | 'sessions' | 'signIns' | 'store' | 'users'>;
+
+
 export interface Level {
   aal: number;
   amr: string[];
@@ -18,8 +22,8 @@ export interface OpenedSession {
 }
 
 /** Policy wants MFA and this sign-in did not bring a second factor the user holds. */
-export async function mfaSetupRequired(s: Services, userId: string, aal: number): Promise<boolean> {
-  return s.config.requireMfa && aal < 2 && (await s.methods.factors.enrolled(userId)).length === 0;
+export async function mfaSetupRequired(s: SessionPorts, userId: string, aal: number): Promise<boolean> {
+  return s.config.requireMfa && aal < 2 && (await s.methods.factors.assigned(userId)).length === 0;
 }
 
 /** What a session still has to do before the rest of the service opens: a forced password change first. */
@@ -35,7 +39,7 @@ export function sessionStatus(session: Pick<Session, 'mfa_setup_only' | 'passwor
  * code consumed) commits with it or not at all.
  */
 export async function openSessionIn(
-  s: Services,
+  s: SessionPorts,
   trx: Transaction<Database>,
   user: User,
   level: Level,
@@ -72,7 +76,7 @@ export async function openSessionIn(
 }
 
 /** The same in a transaction of its own. */
-export async function openSession(s: Services, user: User, level: Level, caller: Caller, completing?: string): Promise<OpenedSession | undefined> {
+export async function openSession(s: SessionPorts, user: User, level: Level, caller: Caller, completing?: string): Promise<OpenedSession | undefined> {
   const setupRequired = await mfaSetupRequired(s, user.id, level.aal);
   const made = await s.store.db.transaction().execute((trx) => openSessionIn(s, trx, user, level, caller, { setupRequired, ...(completing === undefined ? {} : { completing }) }));
   if (made) s.metrics.signIns.inc({ step: 'complete', result: 'success' });

@@ -9,6 +9,10 @@ import type { Database, User } from '../store/schema.js';
 import { notify } from './notify.js';
 import { refuseAddress, retryLater } from './refusals.js';
 
+/** What these use of the composition root, and nothing more. */
+export type SecondFactorPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'log' | 'mailer' | 'methods' | 'metrics' | 'regulator' | 'store'> & Parameters<typeof refuseAddress>[0];
+
+
 const lockedDetail = 'Too many wrong codes; an administrator must unlock the account';
 
 export interface SecondFactorStep<T> {
@@ -34,7 +38,7 @@ class ProofSpent extends Error {}
  * wrong codes does not shut the owner's security key out. On success the proof is consumed, the
  * attempt settled, the audit written and `onSuccess` run in one transaction.
  */
-export async function verifySecondFactor<T>(s: Services, user: User, body: { method: string } & Record<string, unknown>, caller: Caller, step: SecondFactorStep<T>): Promise<T> {
+export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, body: { method: string } & Record<string, unknown>, caller: Caller, step: SecondFactorStep<T>): Promise<T> {
   const method = s.methods.factors.get(body.method);
   if (!method) fail('validation_failed', `Unknown method "${body.method.slice(0, 40)}"`);
   const budgets = [...s.regulator.address(caller.ip), ...(method.guessable ? [s.regulator.mfa(user.id)] : []), ...(step.budgets ?? [])];
@@ -52,7 +56,7 @@ export async function verifySecondFactor<T>(s: Services, user: User, body: { met
     throw retryLater(attempt);
   }
 
-  const proof = (await method.isEnrolled(user.id)) ? await method.verify(user, body, caller, step.purpose) : null;
+  const proof = (await method.isAssigned(user.id)) ? await method.verify(user, body, caller, step.purpose) : null;
   if (proof) {
     let notice: MailMessage | undefined;
     try {

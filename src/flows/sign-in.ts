@@ -5,11 +5,15 @@ import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { SignInTransaction, User } from '../store/schema.js';
 import { notify } from './notify.js';
-import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession } from './open-session.js';
+import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession, type SessionPorts } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
 import { refuseAddress, retryLater } from './refusals.js';
-import { verifySecondFactor } from './second-factor.js';
+import { verifySecondFactor, type SecondFactorPorts } from './second-factor.js';
 import type { SessionView } from './session-view.js';
+
+/** What these use of the composition root, and nothing more. */
+export type SignInPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'hasher' | 'log' | 'mailer' | 'methods' | 'metrics' | 'regulator' | 'signIns' | 'store' | 'users'> & SessionPorts & SecondFactorPorts & Parameters<typeof attemptPassword>[0];
+
 
 /** A half-finished sign-in lives at most this long (the `mamori_signin` cookie's lifetime). */
 export const SIGN_IN_TTL_MS = 5 * 60_000;
@@ -22,7 +26,7 @@ export type SignInResult =
 const opened = (made: OpenedSession): SignInResult => ({ status: made.status, sessionToken: made.token, session: made.view });
 
 /** The open sign-in behind the `mamori_signin` cookie, waiting for `step`, with its user. */
-async function openSignIn(s: Services, signInToken: string | undefined, step: SignInTransaction['step']): Promise<{ transaction: SignInTransaction; user: User }> {
+async function openSignIn(s: SignInPorts, signInToken: string | undefined, step: SignInTransaction['step']): Promise<{ transaction: SignInTransaction; user: User }> {
   const waitingFor = step === 'mfa' ? 'a second factor' : 'a code';
   const transaction = signInToken ? await s.signIns.findOpen(signInToken, s.clock.now()) : undefined;
   if (!transaction || transaction.step !== step) fail('invalid_code', `No sign-in is waiting for ${waitingFor}; start again`);
@@ -31,7 +35,7 @@ async function openSignIn(s: Services, signInToken: string | undefined, step: Si
   return { transaction, user };
 }
 
-export async function signInWithPassword(s: Services, email: string, password: string, caller: Caller): Promise<SignInResult> {
+export async function signInWithPassword(s: SignInPorts, email: string, password: string, caller: Caller): Promise<SignInResult> {
   const user = await s.users.findByEmail(email);
   const { previousFailures } = await attemptPassword(s, user, email, password, caller, 'sign_in_failed');
   // checkPassword returns only for an existing user with the right password.
@@ -49,7 +53,7 @@ export async function signInWithPassword(s: Services, email: string, password: s
   }
   s.metrics.signIns.inc({ step: 'password', result: 'success' });
 
-  const factors = await s.methods.factors.enrolled(account.id);
+  const factors = await s.methods.factors.assigned(account.id);
   if (factors.length > 0) {
     const { token } = await s.signIns.start({ userId: account.id, step: 'mfa', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
     return { status: 'mfa_required', methods: factors, signInToken: token };
@@ -68,11 +72,11 @@ export async function signInWithPassword(s: Services, email: string, password: s
   return { status: 'email_code_sent', signInToken: token };
 }
 
-export async function signInWithEmailCode(s: Services, signInToken: string | undefined, code: string, caller: Caller): Promise<SignInResult> {
+export async function signInWithEmailCode(s: SignInPorts, signInToken: string | undefined, code: string, caller: Caller): Promise<SignInResult> {
   const { transaction, user } = await openSignIn(s, signInToken, 'email_code');
   const now = s.clock.now();
   // The sign-in began before the user assigned an MFA device: the emailed code no longer suffices.
-  if ((await s.methods.factors.enrolled(user.id)).length > 0) {
+  if ((await s.methods.factors.assigned(user.id)).length > 0) {
     await s.signIns.expire(transaction.id, now);
     fail('invalid_code', 'This account now has an MFA device; sign in again');
   }
@@ -114,7 +118,7 @@ export async function signInWithEmailCode(s: Services, signInToken: string | und
 class CompletedMeanwhile extends Error {}
 
 /** The second step for a user with MFA: a code, a recovery code or a passkey. */
-export async function signInWithSecondFactor(s: Services, signInToken: string | undefined, body: { method: string } & Record<string, unknown>, caller: Caller): Promise<SignInResult> {
+export async function signInWithSecondFactor(s: SignInPorts, signInToken: string | undefined, body: { method: string } & Record<string, unknown>, caller: Caller): Promise<SignInResult> {
   const { transaction, user } = await openSignIn(s, signInToken, 'mfa');
   const made = await verifySecondFactor(s, user, body, caller, {
     purpose: 'sign_in',
@@ -134,7 +138,7 @@ export async function signInWithSecondFactor(s: Services, signInToken: string | 
 }
 
 /** What a factor's browser ceremony needs before the second step (WebAuthn request options), limited to this user. */
-export async function secondFactorChallenge(s: Services, signInToken: string | undefined, factorId: string) {
+export async function secondFactorChallenge(s: SignInPorts, signInToken: string | undefined, factorId: string) {
   const { user } = await openSignIn(s, signInToken, 'mfa');
   const challenge = s.methods.factors.get(factorId)?.challenge;
   if (!challenge) fail('not_found', 'This factor has no challenge');
@@ -142,7 +146,7 @@ export async function secondFactorChallenge(s: Services, signInToken: string | u
 }
 
 /** The passwordless factor, if one is registered. */
-function passwordless(s: Services) {
+function passwordless(s: SignInPorts) {
   return s.methods.factors.passwordless ?? fail('not_found', 'Passwordless sign-in is not offered');
 }
 
@@ -150,7 +154,7 @@ function passwordless(s: Services) {
  * Options for passwordless sign-in. Anyone may ask, and each answer is a stored challenge until
  * it expires, so they are bounded per client address.
  */
-export async function passwordlessOptions(s: Services, caller: Caller) {
+export async function passwordlessOptions(s: SignInPorts, caller: Caller) {
   const factor = passwordless(s);
   for (const budget of s.regulator.passkeyChallenges(caller.ip)) {
     const refusal = await s.regulator.take(budget);
@@ -160,7 +164,7 @@ export async function passwordlessOptions(s: Services, caller: Caller) {
 }
 
 /** Passwordless: a discoverable credential that verified its user stands in for password and second factor. */
-export async function signInPasswordless(s: Services, body: Record<string, unknown>, caller: Caller): Promise<SignInResult> {
+export async function signInPasswordless(s: SignInPorts, body: Record<string, unknown>, caller: Caller): Promise<SignInResult> {
   const factor = passwordless(s);
   const attempt = await s.regulator.reserve(s.regulator.address(caller.ip));
   if (isRefusal(attempt)) return refuseAddress(s, attempt, caller);

@@ -2,11 +2,15 @@ import { fail } from '../errors.js';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
-import { verifySecondFactor } from './second-factor.js';
+import { verifySecondFactor, type SecondFactorPorts } from './second-factor.js';
 import { sessionView } from './session-view.js';
 
+/** What these use of the composition root, and nothing more. */
+export type StepUpPorts = Pick<Services, 'clock' | 'config' | 'sessions'> & SecondFactorPorts;
+
+
 /** A second factor inside a session: a fresh `mfaVerifiedAt`, aal 2, and a new session token. */
-export async function stepUp(s: Services, user: User, session: Session, body: { method: string } & Record<string, unknown>, caller: Caller) {
+export async function stepUp(s: StepUpPorts, user: User, session: Session, body: { method: string } & Record<string, unknown>, caller: Caller) {
   return verifySecondFactor(s, user, body, caller, {
     purpose: 'step_up',
     onSuccess: async (trx, proof) => {

@@ -51,8 +51,8 @@ export const FIRST_DEVICE_WINDOW_MS = 20 * 60_000;
  * Assigning an MFA device: with a device already, a second factor within 15 minutes; for the
  * first one, a sign-in within 20 minutes, so a session left open long ago cannot bind one.
  */
-export async function requireRecentAuthForBinding(s: Services, auth: Authenticated): Promise<void> {
-  if ((await s.methods.factors.enrolled(auth.user.id)).length > 0) return assertFreshSecondFactor(s, auth);
+export async function requireRecentAuthForAssigning(s: Services, auth: Authenticated): Promise<void> {
+  if ((await s.methods.factors.assigned(auth.user.id)).length > 0) return assertFreshSecondFactor(s, auth);
   if (s.clock.now() - auth.session.signed_in_at > FIRST_DEVICE_WINDOW_MS) {
     fail('reauthentication_required', 'Sign in again to assign your first MFA device');
   }
@@ -63,7 +63,7 @@ export async function requireRecentAuthForBinding(s: Services, auth: Authenticat
  * these need it within the last 15 minutes.
  */
 export async function requireRecentSecondFactor(s: Services, auth: Authenticated): Promise<void> {
-  if ((await s.methods.factors.enrolled(auth.user.id)).length > 0) assertFreshSecondFactor(s, auth);
+  if ((await s.methods.factors.assigned(auth.user.id)).length > 0) assertFreshSecondFactor(s, auth);
 }
 
 function assertFreshSecondFactor(s: Services, auth: Authenticated): void {

@@ -56,9 +56,9 @@ export class FactorRegistry {
   }
 
   /** Active second factors of a user, in the registry's order. */
-  async enrolled(userId: string): Promise<string[]> {
+  async assigned(userId: string): Promise<string[]> {
     const ids: string[] = [];
-    for (const f of this.all) if (await f.isEnrolled(userId)) ids.push(f.id);
+    for (const f of this.all) if (await f.isAssigned(userId)) ids.push(f.id);
     return ids;
   }
 }

@@ -107,7 +107,7 @@ export interface Factor {
   readonly ui: { label: Label; deviceLabels: Record<string, Label>; proof: FieldUi[] };
   readonly assignments: readonly Assignment[];
   /** True when the user holds an active credential of this kind. */
-  isEnrolled(userId: string): Promise<boolean>;
+  isAssigned(userId: string): Promise<boolean>;
   /** Options the browser needs before it can answer (`POST /sign-in/mfa/{id}-options`, `/me/step-up/{id}-options`). */
   challenge?(user: User, purpose: Purpose): Promise<unknown>;
   /** Checks the proof; null when it is wrong, used or malformed. Nothing is consumed yet (see Proof.consume). */

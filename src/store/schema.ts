@@ -28,7 +28,7 @@ export interface SessionsTable {
   user_id: string;
   aal: number;
   amr: string;
-  /** 1 while the session may only enroll MFA (policy demands it and the user has none). */
+  /** 1 while the session may only assign an MFA device (policy demands it and the user has none). */
   mfa_setup_only: number;
   /** 1 while the session may only set a new password (an administrator forced a change). */
   password_change_only: number;

@@ -16,7 +16,7 @@ import type { Factor } from '../../methods/types.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { callerOf, requireRecentAuthForBinding, requireRecentSecondFactor, requireSession } from '../auth.js';
+import { callerOf, requireRecentAuthForAssigning, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { setSessionCookie } from '../cookies.js';
 import { Code, Empty, Id, Name, SessionSchema } from './schemas.js';
 
@@ -28,19 +28,19 @@ export function secondFactorBody(factors: readonly Factor[]): TSchema {
 }
 
 /** Wrong codes at assignment are the user's typing, not a credential: 400, as the contract says. */
-const assigning = { statuses: { invalid_code: 400 } } as const;
+const typedCodes = { statuses: { invalid_code: 400 } } as const;
 
 export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
   const secure = s.config.publicUrl.startsWith('https:');
   const factors = s.methods.factors;
   return async (app) => {
-    // A session that must enroll first may use these: it has no other way to get a device.
-    const enrolling = { allow: ['mfa_setup' as const] };
+    // A session that must assign a device first may use these: it has no other way to get a device.
+    const assigning = { allow: ['mfa_setup' as const] };
     // Step-up serves both errands: a user with a device may need a fresh factor to set a forced new password.
     const steppingUp = { allow: ['mfa_setup' as const, 'password_change' as const] };
 
     app.get('/api/v1/me/mfa-devices', async (req) => {
-      const { user } = await requireSession(s, req, enrolling);
+      const { user } = await requireSession(s, req, assigning);
       return { devices: await listDevices(s, user), limit: DEVICE_LIMIT };
     });
 
@@ -48,14 +48,14 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     for (const { assignment } of factors.assignments()) {
       if (assignment.options) {
         app.post(`/api/v1/me/mfa-devices/${assignment.path}-options`, { schema: { body: Type.Optional(Empty) } }, async (req) => {
-          const auth = await requireSession(s, req, enrolling);
-          await requireRecentAuthForBinding(s, auth);
+          const auth = await requireSession(s, req, assigning);
+          await requireRecentAuthForAssigning(s, auth);
           return assignmentOptions(s, auth.user, assignment);
         });
       }
-      app.post(`/api/v1/me/mfa-devices/${assignment.path}`, { config: assigning, schema: { body: assignment.startBody } }, async (req, reply) => {
-        const auth = await requireSession(s, req, enrolling);
-        await requireRecentAuthForBinding(s, auth);
+      app.post(`/api/v1/me/mfa-devices/${assignment.path}`, { config: typedCodes, schema: { body: assignment.startBody } }, async (req, reply) => {
+        const auth = await requireSession(s, req, assigning);
+        await requireRecentAuthForAssigning(s, auth);
         const r = await startAssignment(s, auth.user, auth.session, assignment, req.body as Record<string, unknown>, callerOf(req));
         if ('pending' in r) return reply.code(201).send(r.pending);
         if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
@@ -67,9 +67,9 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     if (activateBodies.length > 0) {
       app.post(
         '/api/v1/me/mfa-devices/:id/activate',
-        { config: assigning, schema: { params: Type.Object({ id: Id }), body: activateBodies.length === 1 ? activateBodies[0]! : Type.Union(activateBodies) } },
+        { config: typedCodes, schema: { params: Type.Object({ id: Id }), body: activateBodies.length === 1 ? activateBodies[0]! : Type.Union(activateBodies) } },
         async (req, reply) => {
-          const auth = await requireSession(s, req, enrolling);
+          const auth = await requireSession(s, req, assigning);
           const r = await activateDevice(s, auth.user, auth.session, req.params.id, req.body as Record<string, unknown>, callerOf(req));
           if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
           return { device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) };
@@ -79,7 +79,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post(
       '/api/v1/me/mfa-devices/:id/resync',
-      { config: assigning, schema: { params: Type.Object({ id: Id }), body: Type.Object(CodePair, { additionalProperties: false }) } },
+      { config: typedCodes, schema: { params: Type.Object({ id: Id }), body: Type.Object(CodePair, { additionalProperties: false }) } },
       async (req) => {
         const { user } = await requireSession(s, req);
         return { device: await resyncDevice(s, user, req.params.id, req.body.code1, req.body.code2, callerOf(req)) };

@@ -15,7 +15,7 @@ export type EmailCodeCheck = { result: 'ok'; codeId: string } | { result: 'wrong
  * The emailed one-time sign-in code for accounts without MFA. It proves control of the mailbox,
  * which is weak: it never counts as a second factor (NIST 800-63B forbids email as one).
  */
-export class EmailCodeMethod {
+export class SignInCodeMethod {
   constructor(
     private readonly codes: EmailCodeRepository,
     private readonly mailer: Mailer,

@@ -58,7 +58,7 @@ export const recoveryCodeFactor: FactorModule = (deps: FactorDeps) => {
     assignments: [],
     backup,
     /** Recovery codes stand in for a device, so they count only while the user holds one. */
-    async isEnrolled(userId) {
+    async isAssigned(userId) {
       return (await devices.countActive(userId)) > 0 && (await codes.countUnused(userId)) > 0;
     },
     async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<Proof | null> {

@@ -6,7 +6,7 @@ import { MamoriError, fail } from '../../errors.js';
 import { newId } from '../../crypto/tokens.js';
 import { Code, Name } from '../../schemas/fields.js';
 import type { MfaDevice, User } from '../../store/schema.js';
-import type { Assignment, Caller, Factor, FactorDeps, FactorModule, Proof } from '../types.js';
+import type { Assignment, Caller, Factor, FactorDeps, FactorModule, FieldUi, Proof } from '../types.js';
 import { findConsecutivePair, findCounter, timeStep, type HotpOptions } from './otp.js';
 import { base32Encode, otpauthUri } from './otpauth.js';
 
@@ -42,6 +42,13 @@ function configOf(d: Pick<MfaDevice, 'id' | 'config'>): OtpConfig {
 const options = (c: OtpConfig): HotpOptions => ({ algorithm: c.algorithm, digits: c.digits });
 const step = (c: Pick<OtpConfig, 'period' | 't0'>, now: number): bigint => timeStep(now, c.period, c.t0);
 const lastCounter = (counter: number | null) => (counter === null ? -1n : BigInt(counter));
+/** Two consecutive codes prove a new OTP device: the console asks for them by these names. */
+const CODE_PAIR_FIELDS: FieldUi[] = [
+  { name: 'code1', kind: 'code', label: { en: 'MFA code 1', ja: 'MFA コード 1' } },
+  { name: 'code2', kind: 'code', label: { en: 'MFA code 2', ja: 'MFA コード 2' } },
+];
+const CodePair = Type.Object({ code1: Code, code2: Code }, { additionalProperties: false });
+
 const invalidPair = () => new MamoriError('invalid_code', 'The two codes must be consecutive codes from this device');
 
 /** Where on the device's counter line a sign-in code may sit right now. */
@@ -90,14 +97,11 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
     path: 'totp',
     deviceType: 'totp',
     startBody: Type.Object({ name: Name }, { additionalProperties: false }),
-    activateBody: Type.Object({ code1: Code, code2: Code }, { additionalProperties: false }),
+    activateBody: CodePair,
     ui: {
       label: { en: 'Authenticator app', ja: '認証アプリ' },
       description: { en: 'An app on your phone shows a new 6-digit code every 30 seconds.', ja: 'スマートフォンのアプリが 30 秒ごとに新しい 6 桁のコードを表示します。' },
-      fields: [
-        { name: 'code1', kind: 'code', label: { en: 'MFA code 1', ja: 'MFA コード 1' } },
-        { name: 'code2', kind: 'code', label: { en: 'MFA code 2', ja: 'MFA コード 2' } },
-      ],
+      fields: CODE_PAIR_FIELDS,
     },
     async start(ctx, body) {
       const id = newId();
@@ -126,11 +130,7 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
     ui: {
       label: { en: 'Hardware TOTP token', ja: 'ハードウェア TOTP トークン' },
       description: { en: 'A key fob that shows codes, issued by your administrator.', ja: '管理者から配布された、コードを表示するキーホルダー型のトークンです。' },
-      fields: [
-        { name: 'serial', kind: 'text', label: { en: 'Serial number', ja: 'シリアル番号' } },
-        { name: 'code1', kind: 'code', label: { en: 'MFA code 1', ja: 'MFA コード 1' } },
-        { name: 'code2', kind: 'code', label: { en: 'MFA code 2', ja: 'MFA コード 2' } },
-      ],
+      fields: [{ name: 'serial', kind: 'text', label: { en: 'Serial number', ja: 'シリアル番号' } }, ...CODE_PAIR_FIELDS],
     },
     /**
      * A token from the inventory, claimed by serial number and two consecutive codes. The codes
@@ -168,7 +168,7 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [app, hardware],
 
-    async isEnrolled(userId) {
+    async isAssigned(userId) {
       return (await devices.listActive(userId, factor.deviceTypes)).length > 0;
     },
 

@@ -156,7 +156,7 @@ export function findCounter(
 
 /**
  * Returns N in [from, to] such that code1 = OTP(N) and code2 = OTP(N+1), or
- * null. Used for enrollment confirmation and HOTP/TOTP resync (RFC 4226
+ * null. Used for confirming an assignment and HOTP/TOTP resync (RFC 4226
  * §7.4), where a single code is not enough evidence.
  *
  * Identical codes are refused outright: a user typing the same code twice is

@@ -297,7 +297,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [assignment],
     passwordless,
-    async isEnrolled(userId) {
+    async isAssigned(userId) {
       return (await devices.listActive(userId, ['webauthn'])).length > 0;
     },
     challenge: (user: User, purpose: Purpose) => authenticationOptions(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user),
