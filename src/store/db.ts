@@ -113,14 +113,18 @@ class InCodeMigrations implements MigrationProvider {
   }
 }
 
-export async function migrate(store: Store): Promise<string[]> {
+/**
+ * Brings the schema to the newest migration, or (`upTo`, for tests of a migration) to a named
+ * one. Migrations run in name order, each once, under Kysely's migration lock.
+ */
+export async function migrate(store: Store, upTo?: string): Promise<string[]> {
   const migrator = new Migrator({
     db: store.db,
     provider: new InCodeMigrations(store.dialect),
     migrationTableName: 'mamori_migrations',
     migrationLockTableName: 'mamori_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
