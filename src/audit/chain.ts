@@ -1,20 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { AuditEvent } from '../store/schema.js';
 
-/** The fields of an audit event that the chain covers, in a fixed order. */
-export interface ChainedFields {
-  id: number;
-  at: number;
-  type: string;
-  user_id: string | null;
-  actor: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  detail: string;
-  /** Added later; version-1 rows without it hash exactly as before, so older chains still verify. */
-  instance?: string | null;
-}
+/**
+ * The fields of an audit event that the chain covers (the encoders below fix their order). The
+ * row's own shape, from the one schema; `instance` came later, and version-1 rows without it hash
+ * exactly as before, so older chains still verify.
+ */
+export type ChainedFields = Pick<AuditEvent, 'id' | 'at' | 'type' | 'user_id' | 'actor' | 'ip' | 'user_agent' | 'detail'> & { instance?: string | null };
 
-export type ChainedRow = ChainedFields & { prev_hash: string; hash: string; chain_version: number };
+export type ChainedRow = ChainedFields & Pick<AuditEvent, 'prev_hash' | 'hash' | 'chain_version'>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
