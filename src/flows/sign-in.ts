@@ -66,9 +66,20 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
     await s.audit.append({ type: 'email_code_refused', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'hourly_cap' } });
     throw retryLater(refusal, 'Too many sign-in codes were sent this hour');
   }
-  const { token, transaction } = await s.signIns.start({ userId: account.id, step: 'email_code', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
-  await s.methods.signInCode.send(account, transaction.id, now);
-  await s.audit.append({ type: 'email_code_sent', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { transaction: transaction.id } });
+  // The sign-in, its code and the audit event commit together; the mail goes once they have.
+  const { token, code } = await s.store.db.transaction().execute(async (trx) => {
+    const started = await s.signIns.within(trx).start({ userId: account.id, step: 'email_code', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
+    const issued = await s.methods.signInCode.issue(trx, account, started.transaction.id, now);
+    await s.audit.append({ type: 'email_code_sent', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { transaction: started.transaction.id } }, trx);
+    return { token: started.token, code: issued };
+  });
+  try {
+    await s.methods.signInCode.mail(account, code);
+  } catch (err) {
+    // A mail outage is the service's fault, and says nothing about the password: 503, not 500.
+    s.log.error({ err: { code: (err as { code?: string }).code }, userId: account.id }, 'sign-in code not delivered');
+    fail('service_unavailable', 'The sign-in code could not be sent; try again in a moment');
+  }
   return { status: 'email_code_sent', signInToken: token };
 }
 

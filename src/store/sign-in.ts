@@ -101,30 +101,29 @@ export class EmailCodeRepository {
   }
 
   /** Stores a new code for the transaction and voids the codes sent before it. */
+  /** Stores a new code for the transaction and voids the codes sent before it; call it in a transaction. */
   async issue(c: { transactionId: string; userId: string; codeHmac: string; now: number; ttlMs: number }): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('email_codes')
-        .set({ voided_at: c.now })
-        .where('user_id', '=', c.userId)
-        .where('consumed_at', 'is', null)
-        .where('voided_at', 'is', null)
-        .execute();
-      await trx
-        .insertInto('email_codes')
-        .values({
-          id: newId(),
-          transaction_id: c.transactionId,
-          user_id: c.userId,
-          code_hmac: c.codeHmac,
-          attempts: 0,
-          created_at: c.now,
-          expires_at: c.now + c.ttlMs,
-          consumed_at: null,
-          voided_at: null,
-        })
-        .execute();
-    });
+    await this.db
+      .updateTable('email_codes')
+      .set({ voided_at: c.now })
+      .where('user_id', '=', c.userId)
+      .where('consumed_at', 'is', null)
+      .where('voided_at', 'is', null)
+      .execute();
+    await this.db
+      .insertInto('email_codes')
+      .values({
+        id: newId(),
+        transaction_id: c.transactionId,
+        user_id: c.userId,
+        code_hmac: c.codeHmac,
+        attempts: 0,
+        created_at: c.now,
+        expires_at: c.now + c.ttlMs,
+        consumed_at: null,
+        voided_at: null,
+      })
+      .execute();
   }
 
   /** The live code of a transaction, if any. */

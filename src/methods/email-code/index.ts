@@ -27,16 +27,17 @@ export class SignInCodeMethod {
     return hmacHex(this.hmacKey, `${transactionId}:${code}`);
   }
 
-  /** Mails a fresh code for the transaction; earlier codes of the account stop working. */
-  async send(user: User, transactionId: string, now: number): Promise<void> {
+  /**
+   * A fresh code for the transaction, stored (as an HMAC) in the caller's transaction; earlier
+   * codes of the account stop working. Returns the plain code for `mail`, after the commit.
+   */
+  async issue(trx: Transaction<Database>, user: Pick<User, 'id'>, transactionId: string, now: number): Promise<string> {
     const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
-    await this.codes.issue({
-      transactionId,
-      userId: user.id,
-      codeHmac: this.#hmac(transactionId, code),
-      now,
-      ttlMs: EMAIL_CODE_TTL_MS,
-    });
+    await this.codes.within(trx).issue({ transactionId, userId: user.id, codeHmac: this.#hmac(transactionId, code), now, ttlMs: EMAIL_CODE_TTL_MS });
+    return code;
+  }
+
+  async mail(user: Pick<User, 'email' | 'locale'>, code: string): Promise<void> {
     await this.mailer.send(user.email, { kind: 'email_code', code, expiresInMinutes: EMAIL_CODE_TTL_MS / 60_000 }, user.locale);
   }
 
