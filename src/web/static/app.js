@@ -82,6 +82,8 @@ const state = {
   returnTo: null,
   /** The token of an invitation link, taken out of the address bar as soon as it is read. */
   inviteToken: null,
+  /** GET /api/v1/factors' `factors` once loaded (public: it describes the service, no user). */
+  factors: null,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -484,6 +486,91 @@ async function getAssertion(optionsPath) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Factors: what the server describes (GET /api/v1/factors), so a factor the console has never
+// heard of is still offered, assigned, listed and asked for, from its fields and labels.
+
+/** Sign-in and step-up methods with a screen of their own; any other is drawn from its proof fields. */
+const CUSTOM_METHODS = ['totp', 'webauthn', 'recovery_code'];
+/** Assignments with a screen of their own (the wizard's value → its i18n keys); any other is drawn from its fields. */
+const CUSTOM_ASSIGNMENTS = { webauthn: ['assign.passkey', 'assign.passkeyText'], totp: ['assign.app', 'assign.appText'], hardware: ['assign.hardware', 'assign.hardwareText'] };
+
+/** The built-in assignments, offered when the description cannot be had. */
+const BUILT_IN_ASSIGNMENTS = Object.keys(CUSTOM_ASSIGNMENTS).map((path) => ({ path, fields: [], options: false, confirms: false }));
+
+let factorsLoad = null;
+
+/** GET /api/v1/factors, once per page (null when it could not be had; then asked again next time). */
+function loadFactors() {
+  factorsLoad ??= api('GET', '/api/v1/factors').then(
+    (r) => (state.factors = Array.isArray(r?.factors) ? r.factors : null),
+    () => {
+      factorsLoad = null;
+      return null;
+    },
+  );
+  return factorsLoad;
+}
+
+/** A label the server sent ({en, ja}) in the user's language. */
+const labelText = (label) => (label && typeof label === 'object' ? (label[state.lang] ?? label.en ?? '') : String(label ?? ''));
+
+const factorById = (id) => state.factors?.find((f) => f.id === id) ?? null;
+
+/** The device types a described factor holds. */
+const typesOf = (factor) => new Set([...Object.keys(factor.deviceLabels ?? {}), ...(factor.assignments ?? []).map((a) => a.deviceType)]);
+
+/** A method's name in the user's language, for "Use … instead". */
+const methodLabel = (id) => labelText(factorById(id)?.label) || id;
+
+/**
+ * Inputs for described fields: a code or text input each, labelled in the user's language.
+ * Returns `{ els, first, read(data, ceremony) }`; `read` fills in a browser ceremony field by
+ * awaiting `ceremony()` (WebAuthn), so a form of any mix of fields posts one body.
+ */
+function describedFields(fields) {
+  const inputs = [];
+  const els = [];
+  for (const f of fields) {
+    if (f.kind === 'webauthn') {
+      els.push(h('p', null, labelText(f.label)));
+      continue;
+    }
+    const made = f.kind === 'code'
+      ? codeField(labelText(f.label), { name: f.name, min: 1, max: 32 })
+      : field({ label: labelText(f.label), name: f.name, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none', maxlength: 256, cls: 'mono' });
+    inputs.push(made.input);
+    els.push(made.el);
+  }
+  const read = async (data, ceremony) => {
+    const body = {};
+    for (const f of fields) body[f.name] = f.kind === 'webauthn' ? await ceremony() : str(data, f.name);
+    return body;
+  };
+  return { els, first: inputs[0] ?? null, read };
+}
+
+/**
+ * The form of a method the console has no screen for, from its factor's proof fields (one code
+ * field when the description could not be had); `submit` gets `{ method, ...fields }`.
+ */
+function describedProofForm(id, optionsPath, submit) {
+  const proof = factorById(id)?.proof ?? [{ name: 'code', kind: 'code', label: t('mfa.code') }];
+  const fields = describedFields(proof);
+  const fm = form({
+    submitLabel: t('common.verify'),
+    children: [h('p', { class: 'method-name' }, methodLabel(id)), fields.els],
+    onSubmit: async (data) => submit({ method: id, ...(await fields.read(data, () => getAssertion(optionsPath))) }),
+  });
+  return { el: fm.el, first: fields.first };
+}
+
+/** The method a second step opens with: the app's code, else another factor's form, else the passkey, else a recovery code. */
+function firstMethod(methods) {
+  if (methods.includes('totp')) return 'totp';
+  return methods.find((m) => !CUSTOM_METHODS.includes(m)) ?? (methods.includes('webauthn') ? 'webauthn' : 'recovery_code');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dialogs (native <dialog>: modal, focus kept inside, Escape closes)
 
 /**
@@ -573,6 +660,7 @@ async function stepUp() {
   } catch {
     // Offer every method when the list can't be had; the server decides.
   }
+  await loadFactors();
   const types = new Set((devices ?? []).map((d) => d.type));
   const hasCode = devices === null || types.has('totp') || types.has('hardware_totp');
   const hasKey = devices === null || types.has('webauthn');
@@ -583,7 +671,9 @@ async function stepUp() {
     );
     return dlg.done.then(() => false);
   }
-  let mode = hasCode ? 'totp' : hasKey ? 'webauthn' : 'recovery_code';
+  // Factors without a screen of their own: those whose devices the user holds (all when the list can't be had).
+  const others = (state.factors ?? []).filter((f) => !CUSTOM_METHODS.includes(f.id) && (devices === null || [...typesOf(f)].some((x) => types.has(x)))).map((f) => f.id);
+  let mode = hasCode ? 'totp' : (others[0] ?? (hasKey ? 'webauthn' : 'recovery_code'));
   const done = (r) => {
     if (r?.session) state.session = r.session;
     dlg.close(true);
@@ -600,6 +690,10 @@ async function stepUp() {
       });
       parts.push(fm.el);
       queueMicrotask(() => f.input.focus());
+    } else if (mode !== 'webauthn') {
+      const fm = describedProofForm(mode, `/api/v1/me/step-up/${encodeURIComponent(mode)}-options`, async (body) => done(await api('POST', '/api/v1/me/step-up', body)));
+      parts.push(fm.el);
+      queueMicrotask(() => fm.first?.focus());
     }
     if (hasKey) {
       parts.push(
@@ -613,7 +707,8 @@ async function stepUp() {
     }
     const links = [];
     if (mode !== 'recovery_code') links.push(linkButton(t('mfa.useRecoveryCode'), () => ((mode = 'recovery_code'), draw())));
-    if (mode === 'recovery_code' && hasCode) links.push(linkButton(t('mfa.useCode'), () => ((mode = 'totp'), draw())));
+    if (mode !== 'totp' && hasCode) links.push(linkButton(t('mfa.useCode'), () => ((mode = 'totp'), draw())));
+    for (const id of others) if (id !== mode) links.push(linkButton(t('mfa.useMethod', { method: methodLabel(id) }), () => ((mode = id), draw())));
     parts.push(h('p', { class: 'links' }, links));
     setChildren(body, ...parts);
   };
@@ -885,7 +980,8 @@ async function afterStep(r) {
       return;
     case 'mfa_required': {
       const methods = Array.isArray(r.methods) ? r.methods : [];
-      const mode = methods.includes('totp') ? 'totp' : methods.includes('webauthn') ? 'webauthn' : 'recovery_code';
+      await loadFactors(); // the labels and fields of methods without a screen of their own
+      const mode = firstMethod(methods);
       state.signIn = { ...state.signIn, step: 'mfa', methods, mode };
       render();
       return;
@@ -938,6 +1034,9 @@ function viewSignIn() {
         onSubmit: async (data) => afterStep(await api('POST', '/api/v1/sign-in/mfa', { method: s.mode, code: str(data, 'code') })),
       });
       parts.push(f.el);
+    } else if (s.mode !== 'webauthn') {
+      const f = describedProofForm(s.mode, `/api/v1/sign-in/mfa/${encodeURIComponent(s.mode)}-options`, async (body) => afterStep(await api('POST', '/api/v1/sign-in/mfa', body)));
+      parts.push(f.el);
     }
     if (s.methods.includes('webauthn')) {
       const useKey = actionButton(
@@ -956,7 +1055,8 @@ function viewSignIn() {
       render();
     };
     if (s.mode !== 'recovery_code' && s.methods.includes('recovery_code')) links.push(linkButton(t('mfa.useRecoveryCode'), switchTo('recovery_code')));
-    if (s.mode === 'recovery_code' && s.methods.includes('totp')) links.push(linkButton(t('mfa.useCode'), switchTo('totp')));
+    if (s.mode !== 'totp' && s.methods.includes('totp')) links.push(linkButton(t('mfa.useCode'), switchTo('totp')));
+    for (const m of s.methods) if (!CUSTOM_METHODS.includes(m) && m !== s.mode) links.push(linkButton(t('mfa.useMethod', { method: methodLabel(m) }), switchTo(m)));
     links.push(linkButton(t('signIn.startOver'), resetSignIn));
     append(card, pageHead('signIn.mfaTitle', t('signIn.mfaLead')), notice, parts, h('p', { class: 'links' }, links));
     return card;
@@ -1014,7 +1114,12 @@ function table(caption, columns, rows) {
   );
 }
 
-const deviceTypeLabel = (type) => (has(`mfa.type.${type}`) ? t(`mfa.type.${type}`) : type);
+/** A device type's name: the console's own words, else the label its factor describes, else the type itself. */
+function deviceTypeLabel(type) {
+  if (has(`mfa.type.${type}`)) return t(`mfa.type.${type}`);
+  const factor = state.factors?.find((f) => Object.hasOwn(f.deviceLabels ?? {}, type));
+  return (factor && labelText(factor.deviceLabels[type])) || type;
+}
 
 function shortAgent(ua) {
   if (!ua) return t('common.unknown');
@@ -1060,7 +1165,7 @@ function mfaPanel(ctx, bannerSlot) {
     setChildren(p.body, loading());
     let data;
     try {
-      data = await api('GET', '/api/v1/me/mfa-devices');
+      [data] = await Promise.all([api('GET', '/api/v1/me/mfa-devices'), loadFactors()]);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'mfa_setup_required') data = { devices: [], limit: 8 };
       else {
@@ -1175,10 +1280,16 @@ async function removeDevice(ctx, device, count) {
   }
 }
 
-/** "Assign MFA device": choose a name and a kind, then set the device up. */
+/**
+ * "Assign MFA device": choose a name and a kind, then set the device up. The kinds are the
+ * server's assignments; the built-in ones have screens of their own, any other is drawn from its
+ * fields. One that confirms a pending device is not offered unless the console knows it: the
+ * description does not say what its confirmation asks for.
+ */
 function assignWizard(ctx) {
   const dlg = openDialog(t('assign.title'), { wide: true });
-  let chosen = { name: '', kind: 'webauthn' };
+  let chosen = { name: '', kind: null };
+  let assignments = BUILT_IN_ASSIGNMENTS;
 
   const afterAssigned = async (result) => {
     const name = result?.device?.name ?? chosen.name;
@@ -1208,28 +1319,30 @@ function assignWizard(ctx) {
   const step1 = () => {
     dlg.setTitle(t('assign.title'));
     const name = field({ label: t('mfa.deviceName'), name: 'name', value: chosen.name, maxlength: 100, autocomplete: 'off', hint: t('assign.nameHint') });
-    const options = [
-      ['webauthn', 'assign.passkey', 'assign.passkeyText'],
-      ['totp', 'assign.app', 'assign.appText'],
-      ['hardware', 'assign.hardware', 'assign.hardwareText'],
-    ].map(([value, label, text]) => {
+    const options = assignments.map((a, i) => {
+      const custom = Object.hasOwn(CUSTOM_ASSIGNMENTS, a.path) ? CUSTOM_ASSIGNMENTS[a.path] : null;
+      const label = custom ? t(custom[0]) : labelText(a.label) || a.path;
+      const text = custom ? t(custom[1]) : labelText(a.description);
       const id = uid('kind');
       const hintId = `${id}-text`;
+      const checked = chosen.kind === null ? i === 0 : chosen.kind === a.path;
       return h(
         'div',
         { class: 'choice' },
-        h('input', { type: 'radio', name: 'kind', id, value, checked: chosen.kind === value, required: true, 'aria-describedby': hintId }),
-        h('label', { for: id }, h('span', { class: 'choice-title' }, t(label)), h('span', { class: 'choice-text', id: hintId }, t(text))),
+        h('input', { type: 'radio', name: 'kind', id, value: a.path, checked, required: true, 'aria-describedby': text ? hintId : undefined }),
+        h('label', { for: id }, h('span', { class: 'choice-title' }, label), text ? h('span', { class: 'choice-text', id: hintId }, text) : null),
       );
     });
     const f = form({
       submitLabel: t('common.next'),
       children: [stepLabel(1), name.el, h('fieldset', { class: 'choices' }, h('legend', null, t('assign.kindLegend')), options)],
       onSubmit: async (data) => {
-        chosen = { name: str(data, 'name'), kind: String(data.get('kind') ?? 'webauthn') };
+        chosen = { name: str(data, 'name'), kind: String(data.get('kind') ?? assignments[0]?.path ?? '') };
+        const described = assignments.find((a) => a.path === chosen.kind);
         if (chosen.kind === 'totp') await stepApp();
         else if (chosen.kind === 'hardware') stepHardware();
-        else stepPasskey();
+        else if (chosen.kind === 'webauthn') stepPasskey();
+        else if (described) stepDescribed(described);
       },
       secondary: h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
     });
@@ -1311,7 +1424,37 @@ function assignWizard(ctx) {
     dlg.focusTitle();
   };
 
-  step1();
+  /** An assignment the console has no screen for: an input per described field, posted with the name. */
+  const stepDescribed = (a) => {
+    const method = labelText(a.label) || a.path;
+    dlg.setTitle(t('assign.genericTitle', { method }));
+    const fields = describedFields(a.fields ?? []);
+    const path = `/api/v1/me/mfa-devices/${encodeURIComponent(a.path)}`;
+    const ceremony = async () => {
+      if (!webauthnAvailable()) throw new LocalError(t('webauthn.unsupported'));
+      const json = await api('POST', `${path}-options`, {});
+      const cred = await navigator.credentials.create({ publicKey: creationOptionsFromJSON(json) });
+      if (!cred) throw new Cancelled();
+      return credentialToJSON(cred);
+    };
+    const description = labelText(a.description);
+    const f = form({
+      submitLabel: t('assign.add'),
+      children: [stepLabel(2), description ? h('p', null, description) : null, fields.els],
+      onSubmit: async (data) => afterAssigned(await api('POST', path, { name: chosen.name, ...(await fields.read(data, ceremony)) })),
+      secondary: back(),
+    });
+    setChildren(dlg.body, f.el);
+    if (fields.first) fields.first.focus();
+    else dlg.focusTitle();
+  };
+
+  setChildren(dlg.body, loading());
+  loadFactors().then(() => {
+    if (!dlg.body.isConnected) return; // closed while loading
+    if (state.factors) assignments = state.factors.flatMap((f) => f.assignments ?? []).filter((a) => Object.hasOwn(CUSTOM_ASSIGNMENTS, a.path) || !a.confirms);
+    step1();
+  });
 }
 
 /** The QR code as an image (not inline SVG, whose style attributes the CSP would refuse). */
@@ -1611,7 +1754,7 @@ async function deactivateDevice(ctx, user) {
   dlg.body.append(loading());
   let devices = null;
   try {
-    const r = await api('GET', `/api/v1/admin/users/${encodeURIComponent(user.id)}/mfa-devices`);
+    const [r] = await Promise.all([api('GET', `/api/v1/admin/users/${encodeURIComponent(user.id)}/mfa-devices`), loadFactors()]);
     if (Array.isArray(r?.devices)) devices = r.devices;
   } catch {
     // Not offered by this server: fall back to typing the ID.
@@ -1859,6 +2002,7 @@ async function boot() {
       state.session = null;
     }
   }
+  loadFactors(); // in the background: the wizard, the second step and device lists use it
   // The skip link must not change the hash (that is the router's); it moves focus instead.
   $('#skip-link').addEventListener('click', (e) => {
     e.preventDefault();

@@ -113,6 +113,7 @@ export const dict = {
     'mfa.usePasskey': 'Use a passkey or security key',
     'mfa.useRecoveryCode': 'Use a recovery code',
     'mfa.useCode': 'Use an MFA code instead',
+    'mfa.useMethod': 'Use {method} instead',
     'mfa.recoveryCode': 'Recovery code',
     'mfa.recoveryCodeHint': 'Each recovery code works once.',
 
@@ -137,6 +138,7 @@ export const dict = {
     'assign.serial': 'Serial number',
     'assign.serialHint': 'Printed on the back of the token.',
     'assign.passkeyTitle': 'Set up passkey or security key',
+    'assign.genericTitle': 'Set up {method}',
     'assign.passkeyIntro': 'Your browser will ask you to create a passkey: on this device, on your phone, or on a security key. Follow its prompts.',
     'assign.createPasskey': 'Create passkey',
     'assign.add': 'Add MFA',
@@ -481,6 +483,7 @@ export const dict = {
     'mfa.usePasskey': 'パスキーまたはセキュリティキーを使用',
     'mfa.useRecoveryCode': 'リカバリーコードを使用',
     'mfa.useCode': '代わりに MFA コードを使用',
+    'mfa.useMethod': '代わりに{method}を使用',
     'mfa.recoveryCode': 'リカバリーコード',
     'mfa.recoveryCodeHint': '各リカバリーコードは 1 回だけ使用できます。',
 
@@ -505,6 +508,7 @@ export const dict = {
     'assign.serial': 'シリアル番号',
     'assign.serialHint': 'トークンの裏面に印刷されています。',
     'assign.passkeyTitle': 'パスキーまたはセキュリティキーの設定',
+    'assign.genericTitle': '{method}の設定',
     'assign.passkeyIntro': 'ブラウザがパスキーの作成を求めます。このデバイス、スマートフォン、またはセキュリティキーに作成できます。画面の指示に従ってください。',
     'assign.createPasskey': 'パスキーを作成',
     'assign.add': 'MFA を追加',

@@ -1,0 +1,177 @@
+/**
+ * The console with a factor it has never heard of: the fixed-code factor of the tests,
+ * registered next to the built-in ones. Everything the console shows for it comes from
+ * GET /api/v1/factors — the wizard's option, its fields, the device type's label and the sign-in
+ * form — in English and in Japanese, driven through the UI in Debian's Chromium.
+ *
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`) and the npm package playwright-core;
+ * without either the suite is skipped with a message saying which. No browser is downloaded.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FACTORS } from '../../src/methods/registry.js';
+import { fixedCodeFactor } from '../fixtures/factors/fixed-code.js';
+import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+type Chromium = typeof import('playwright-core').chromium;
+
+async function loadChromium(): Promise<Chromium | null> {
+  try {
+    return (await import('playwright-core')).chromium;
+  } catch {
+    return null;
+  }
+}
+
+const chromium = await loadChromium();
+const skipReason = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is not installed (apt-get install -y chromium)`
+  : chromium === null
+    ? 'the npm package playwright-core is not installed'
+    : null;
+if (skipReason) process.stderr.write(`[console-custom-factor] skipped: ${skipReason}\n`);
+
+type Lang = 'en' | 'ja';
+type Dictionary = Record<Lang, Record<string, string>>;
+const { dict } = (await import(pathToFileURL(path.resolve(import.meta.dirname, '../../src/web/static/i18n.js')).href)) as { dict: Dictionary };
+
+/** What the fixed-code factor says about itself (test/fixtures/factors/fixed-code.ts), per language. */
+const FIXED = {
+  en: { label: 'Fixed code', description: 'For tests only.', field: 'Code' },
+  ja: { label: '固定コード', description: 'テスト専用。', field: 'コード' },
+} as const;
+
+describe.skipIf(skipReason !== null)('web console with a factor it has never heard of', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let origin: string;
+
+  beforeAll(async () => {
+    server = await startServer({ factors: [...FACTORS, fixedCodeFactor] });
+    origin = server.config.publicUrl;
+    await createTestUser(server, 'erin@example.com');
+    await createTestUser(server, 'frank@example.com');
+    browser = await chromium!.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  interface Tab {
+    context: BrowserContext;
+    page: Page;
+    problems: string[];
+    t: Record<string, string>;
+  }
+
+  async function open(lang: Lang): Promise<Tab> {
+    const context = await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(msg.text());
+    });
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${origin}/`);
+    return { context, page, problems, t: dict[lang] };
+  }
+
+  const heading = (tab: Tab, key: string, level = 1) => tab.page.getByRole('heading', { name: tab.t[key]!, level, exact: true });
+  const button = (tab: Tab, key: string) => tab.page.getByRole('button', { name: tab.t[key]!, exact: true });
+
+  async function passwordStep(tab: Tab, email: string) {
+    await heading(tab, 'signIn.title').waitFor();
+    await tab.page.getByLabel(tab.t['field.email']!).fill(email);
+    const password = tab.page.getByLabel(tab.t['field.password']!, { exact: true });
+    await password.fill(STRONG_PASSWORD);
+    await password.press('Enter');
+  }
+
+  it.each([
+    ['en', 'erin@example.com', '123456'],
+    ['ja', 'frank@example.com', '654321'],
+  ] as const)('%s: assigns a fixed-code device through the wizard, lists it, signs in with it, and steps up with it', async (lang, email, code) => {
+    const tab = await open(lang);
+    const { page, t } = tab;
+    const fixed = FIXED[lang];
+    try {
+      // First sign-in: password and the emailed code (no MFA device yet).
+      await passwordStep(tab, email);
+      await heading(tab, 'signIn.emailCodeTitle').waitFor();
+      await page.getByLabel(t['signIn.emailCode']!).fill(await server.lastCode(email));
+      await button(tab, 'common.verify').click();
+      await heading(tab, 'security.title').waitFor();
+
+      // The wizard offers the built-in kinds and the described one, with its label and description.
+      await button(tab, 'mfa.assign').first().click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.passkey']!}`) }).waitFor();
+      await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.app']!}`) }).waitFor();
+      await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.hardware']!}`) }).waitFor();
+      await dialog.getByText(fixed.description, { exact: true }).waitFor();
+      await dialog.getByLabel(t['mfa.deviceName']!).fill('Test code');
+      await dialog.getByRole('radio', { name: new RegExp(`^${fixed.label}`) }).check();
+      await button(tab, 'common.next').click();
+
+      // Step 2, drawn from the assignment's fields.
+      await page.getByRole('heading', { name: t['assign.genericTitle']!.replace('{method}', fixed.label), level: 2, exact: true }).waitFor();
+      const field = dialog.getByLabel(fixed.field, { exact: true });
+      expect(await field.getAttribute('autocomplete')).toBe('one-time-code');
+      await field.fill(code);
+      await button(tab, 'assign.add').click();
+
+      // The first device: recovery codes, once.
+      await heading(tab, 'recovery.saveTitle', 2).waitFor();
+      expect(await page.locator('ol.codes code').allTextContents()).toHaveLength(10);
+      await page.getByLabel(t['recovery.saved']!).check();
+      await button(tab, 'common.done').click();
+      await page.locator('dialog').waitFor({ state: 'detached' });
+
+      // Listed with the type's label from the description.
+      await page.getByRole('rowheader', { name: 'Test code', exact: true }).waitFor();
+      await page.getByRole('cell', { name: fixed.label, exact: true }).waitFor();
+      expect(await page.getByText(t['security.noMfaTitle']!).count()).toBe(0);
+
+      // Sign out; sign in with the password and the fixed code, through the generic second step.
+      await button(tab, 'nav.signOut').first().click();
+      await page.getByText(t['signOut.done']!).waitFor();
+      await passwordStep(tab, email);
+      await heading(tab, 'signIn.mfaTitle').waitFor();
+      await page.getByText(fixed.label, { exact: true }).waitFor();
+      await button(tab, 'mfa.useRecoveryCode').waitFor();
+
+      // A wrong code is refused in the user's language, and the field is emptied for the next try.
+      const proof = page.getByLabel(fixed.field, { exact: true });
+      await proof.fill('000000');
+      await proof.press('Enter');
+      await page.getByRole('alert').getByText(t['problem.invalid_code']!).waitFor();
+      expect(await proof.inputValue()).toBe('');
+
+      await proof.fill(code);
+      await proof.press('Enter');
+      await heading(tab, 'security.title').waitFor();
+      await page.getByRole('rowheader', { name: 'Test code', exact: true }).waitFor();
+
+      // Past the step-up window, removing the device asks for the fixed code again, in the step-up dialog.
+      server.clock.advance(16 * 60_000);
+      await page.getByRole('button', { name: t['mfa.removeNamed']!.replace('{name}', 'Test code'), exact: true }).click();
+      await button(tab, 'mfa.remove').click();
+      await heading(tab, 'stepUp.title', 2).waitFor();
+      const again = page.getByLabel(fixed.field, { exact: true });
+      await again.fill(code);
+      await again.press('Enter');
+      await page.getByText(t['mfa.none']!).waitFor();
+      expect(await page.locator('dialog').count()).toBe(0);
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.context.close();
+    }
+  });
+});
