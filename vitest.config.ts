@@ -9,5 +9,6 @@ export default defineConfig({
     // Two cores: two workers keep argon2 and the servers from starving each other.
     maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    globalSetup: ['./test/helpers/build-dist.ts'],
   },
 });

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so a checkout needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled JavaScript in dist/. In a checkout (src/ beside it) dist/ is built first when
+// it is missing or older than src/, so `npm start` and `npx mamori` need no separate build step.
+// MAMORI_BUILD=never runs dist/ as it is (the test suite builds once, then starts many processes).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+if (process.env.MAMORI_BUILD !== 'never' && existsSync(new URL('../src/', import.meta.url))) {
+  const { build, isFresh } = await import('../scripts/build.mjs');
+  if (!isFresh()) build({ ifStale: true });
+}
+await import('../dist/cli/main.js');

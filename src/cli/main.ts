@@ -1,7 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { MamoriError } from '../errors.js';
-import { serve } from './serve.js';
 import { registerAdminCommands } from './admin.js';
 import { registerMfaCommands } from './mfa.js';
 import { RefusedError, UsageError } from './errors.js';
@@ -19,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('serve')
     .description('run the HTTP service')
     .action(async () => {
+      // Loaded only for `serve`: the HTTP stack is most of the start-up time of every other command.
+      const { serve } = await import('./serve.js');
       await serve(loadConfig());
     });
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createTransport } from 'nodemailer';
+import { createRequire } from 'node:module';
 import { MAIL_KINDS, renderMail, type Locale, type MailKind, type MailMessage, type RenderedMail } from './messages.js';
 
 export interface MailLogger {
@@ -139,6 +139,9 @@ function smtpDelivery(smtpUrl: string, from: string, logger: MailLogger): Delive
   // strips it would be handed the password. Query parameters in the URL (?requireTLS=false) still win.
   const requireTLS = url.protocol === 'smtp:' && (url.username !== '' || url.password !== '') && !isLoopback(url.hostname);
 
+  // Loaded only where mail goes out by SMTP (the development outbox needs none of it): a command
+  // line start pays for nothing it does not use.
+  const { createTransport } = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
   const transport = createTransport({
     url: smtpUrl,
     pool: true,

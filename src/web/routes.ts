@@ -7,7 +7,7 @@ import { MamoriError } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import type { Services } from '../services.js';
 
-/** Where the console's files live: beside this module, so it works from a checkout through tsx. */
+/** Where the console's files live: beside this module (npm run build copies them next to the compiled one). */
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
 /**

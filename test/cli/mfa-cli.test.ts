@@ -26,6 +26,7 @@ describe('mamori mfa / token / keys (CLI against a running server’s database)'
       input,
       env: {
         PATH: process.env.PATH ?? '',
+        MAMORI_BUILD: 'never',
         MAMORI_DATA_DIR: server.dataDir,
         MAMORI_MASTER_KEY: masterKey ?? server.config.masterKeys[0]!.toString('base64'),
         MAMORI_LOG_LEVEL: 'silent',

@@ -17,7 +17,8 @@ export interface CliResult {
 export function runMamori(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
   const child = spawn(process.execPath, ['bin/mamori.js', ...args], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // The suite's global setup built dist/ once; a process must not rebuild it under the others.
+    env: { PATH: process.env.PATH ?? '', MAMORI_BUILD: 'never', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -14,7 +14,8 @@ export interface ServerProcess {
 export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['bin/mamori.js', 'serve'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', MAMORI_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
+    // The suite's global setup built dist/ once; a process must not rebuild it under the others.
+    env: { PATH: process.env.PATH ?? '', MAMORI_BUILD: 'never', MAMORI_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

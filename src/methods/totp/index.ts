@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import QRCode from 'qrcode';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { MamoriError, fail } from '../../errors.js';
@@ -113,7 +112,7 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
       return {
         pending: { id, user_id: ctx.user.id, type: 'totp', name: String(body.name), status: 'pending', created_at: ctx.now, secret_sealed: sealed.value, secret_key_id: sealed.keyId, config: JSON.stringify(config) },
         // The only time the secret leaves the server.
-        answer: { secret: base32Encode(secret), otpauthUri: uri, qrCodeSvg: await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) },
+        answer: { secret: base32Encode(secret), otpauthUri: uri, qrCodeSvg: await (await import('qrcode')).default.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) },
       };
     },
     async activate(ctx, device, body) {

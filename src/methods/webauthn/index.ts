@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+
+/** SimpleWebAuthn is loaded at the first ceremony: a third of a command-line start otherwise. */
+const simpleWebAuthn = () => import('@simplewebauthn/server');
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { MamoriError, fail } from '../../errors.js';
@@ -121,7 +120,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
   async function registrationOptions(user: User): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { id, name } = rp();
     const existing = await devices.listActive(user.id, ['webauthn']);
-    const options = await generateRegistrationOptions({
+    const options = await (await simpleWebAuthn()).generateRegistrationOptions({
       rpName: name,
       rpID: id,
       userName: user.email,
@@ -146,7 +145,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
     const { id, origin } = rp();
     let verified;
     try {
-      verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: id, requireUserVerification: false, supportedAlgorithmIDs: ALGORITHMS });
+      verified = await (await simpleWebAuthn()).verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: id, requireUserVerification: false, supportedAlgorithmIDs: ALGORITHMS });
     } catch {
       throw new WebauthnError('verification');
     }
@@ -172,7 +171,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
   /** Request options: for one user's credentials (second factor, step-up) or for any discoverable one (passwordless). */
   async function authenticationOptions(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allow = user ? await devices.listActive(user.id, ['webauthn']) : [];
-    const options = await generateAuthenticationOptions({
+    const options = await (await simpleWebAuthn()).generateAuthenticationOptions({
       rpID: rp().id,
       challenge: randomBytes(32),
       timeout: CHALLENGE_TTL_MS,
@@ -195,7 +194,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
     const { id, origin } = rp();
     let verified;
     try {
-      verified = await verifyAuthenticationResponse({
+      verified = await (await simpleWebAuthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: origin,
