@@ -21,6 +21,7 @@ import { auditInstance } from './migrations/003-audit-instance.js';
 import { auditMac } from './migrations/004-audit-mac.js';
 import { attemptBudgets } from './migrations/005-attempt-budgets.js';
 import { deviceConfig } from './migrations/006-device-config.js';
+import { recoveryCodeLookup } from './migrations/007-recovery-code-lookup.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -109,6 +110,7 @@ class InCodeMigrations implements MigrationProvider {
       '004-audit-mac': auditMac,
       '005-attempt-budgets': attemptBudgets,
       '006-device-config': deviceConfig,
+      '007-recovery-code-lookup': recoveryCodeLookup,
     };
   }
 }

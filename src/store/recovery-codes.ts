@@ -1,9 +1,22 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
 
-/** Recovery codes at rest: only their hashes, one batch live per user. */
+/**
+ * Migration 007's `lookup_id` column (the public part of a code; null for codes made before 007,
+ * which are found by trying each hash) is named through `sql` here, its only user, so the
+ * shared schema declaration stays as it is.
+ */
+const LOOKUP_ID = sql<string | null>`lookup_id`;
+
+/** One code to store: its public lookup part (null: a code of the old form) and its hash. */
+export interface StoredRecoveryCode {
+  lookupId: string | null;
+  codeHash: string;
+}
+
+/** Recovery codes at rest: only their hashes (and public lookup parts), one batch live per user. */
 export class RecoveryCodeRepository {
   constructor(private readonly store: Store) {}
 
@@ -20,8 +33,17 @@ export class RecoveryCodeRepository {
     return this.db.selectFrom('recovery_codes').where('user_id', '=', userId).where('used_at', 'is', null).where('voided_at', 'is', null);
   }
 
-  listUnused(userId: string): Promise<Array<{ id: string; code_hash: string }>> {
-    return this.unused(userId).select(['id', 'code_hash']).execute();
+  /**
+   * The one live code with this lookup part, by the partial unique index of migration 007
+   * (user_id, lookup_id over unused, unvoided rows): at most one row, never a scan of hashes.
+   */
+  findUnusedByLookup(userId: string, lookupId: string): Promise<{ id: string; code_hash: string } | undefined> {
+    return this.unused(userId).where(LOOKUP_ID, '=', lookupId).select(['id', 'code_hash']).executeTakeFirst();
+  }
+
+  /** Live codes of the old form (made before 007, no lookup part): each has to be tried. */
+  listUnusedLegacy(userId: string): Promise<Array<{ id: string; code_hash: string }>> {
+    return this.unused(userId).where(LOOKUP_ID, 'is', null).select(['id', 'code_hash']).execute();
   }
 
   async countUnused(userId: string): Promise<number> {
@@ -30,13 +52,12 @@ export class RecoveryCodeRepository {
   }
 
   /** A new batch; the old one stops working in the same statement sequence (call it in a transaction). */
-  async replace(userId: string, hashes: string[], now: number): Promise<void> {
+  async replace(userId: string, codes: StoredRecoveryCode[], now: number): Promise<void> {
     await this.voidAll(userId, now);
+    if (codes.length === 0) return;
     const batch = newId();
-    await this.db
-      .insertInto('recovery_codes')
-      .values(hashes.map((code_hash) => ({ id: newId(), user_id: userId, batch_id: batch, code_hash, created_at: now, used_at: null, voided_at: null })))
-      .execute();
+    const rows = codes.map((c) => sql`(${newId()}, ${userId}, ${batch}, ${c.codeHash}, ${c.lookupId}, ${now}, null, null)`);
+    await sql`insert into recovery_codes (id, user_id, batch_id, code_hash, lookup_id, created_at, used_at, voided_at) values ${sql.join(rows)}`.execute(this.db);
   }
 
   /** Single use: true for exactly one caller, decided by the row count. */

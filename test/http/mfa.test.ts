@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { databases } from '../helpers/db.js';
 import { appCode, assignApp as assignAppWith, decodeQrSvg, type AssignedApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, unlockByEmail, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 import type { Client } from '../helpers/client.js';
 import { hotp } from '../../src/methods/totp/otp.js';
+import { recoveryCodeHasher } from '../../src/methods/recovery-code/index.js';
 
 type Enrolled = AssignedApp;
 const assignApp = (server: TestServer, c: Client, name?: string) => assignAppWith(server.clock, c, name);
@@ -59,7 +60,8 @@ describe.each(databases)('authenticator apps, recovery codes and hardware tokens
     });
     expect(ok.status).toBe(200);
     expect(ok.body.recoveryCodes).toHaveLength(10);
-    for (const rc of ok.body.recoveryCodes) expect(rc).toMatch(/^[a-z2-7]{5}-[a-z2-7]{5}$/);
+    // A public lookup part, then the 50-bit secret part.
+    for (const rc of ok.body.recoveryCodes) expect(rc).toMatch(/^[a-z2-7]{5}-[a-z2-7]{5}-[a-z2-7]{5}$/);
     expect(JSON.stringify(ok.body.device)).not.toContain(r.body.secret);
     expect(c.cookies.get('mamori_session')).not.toBe(before);
     expect((await c.get('/api/v1/session')).body).toMatchObject({ aal: 2 });
@@ -147,6 +149,37 @@ describe.each(databases)('authenticator apps, recovery codes and hardware tokens
     expect((await d.post('/api/v1/sign-in/mfa', { method: 'recovery_code', code: rc2 })).status).toBe(401);
     await unlockByEmail(server, 'frank@example.com');
     void dev;
+  });
+
+  it.skipIf(skip)('30 concurrent submissions of one recovery code give exactly one session, with one hash each', async () => {
+    await createTestUser(server, 'rosa@example.com');
+    const c = await signIn(server, 'rosa@example.com');
+    const dev = await assignApp(server, c);
+    const code = dev.recoveryCodes![3]!;
+    // One after another: 30 passwords at once would meet the in-flight cap of the password budget.
+    const clients = [];
+    for (let i = 0; i < 30; i++) clients.push(await startMfaSignIn(server, 'rosa@example.com'));
+    const slow = vi.spyOn(recoveryCodeHasher, 'verify');
+    const passwordHashes = vi.spyOn(server.services.hasher, 'verify');
+    try {
+      // Spaces for dashes, upper case: still the same code.
+      const typed = code.toUpperCase().replaceAll('-', ' ');
+      const answers = await Promise.all(clients.map((x) => x.post('/api/v1/sign-in/mfa', { method: 'recovery_code', code: typed })));
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+      // 429: more at once than the account's budget has places; they were never tried.
+      expect(answers.every((a) => a.status === 200 || a.status === 401 || a.status === 429), JSON.stringify(answers.map((a) => a.status))).toBe(true);
+      const tried = answers.filter((a) => a.status !== 429).length;
+      // Each evaluated submission cost one recovery-code hash and no password-sized one.
+      expect(slow).toHaveBeenCalledTimes(tried);
+      expect(passwordHashes).not.toHaveBeenCalled();
+    } finally {
+      slow.mockRestore();
+      passwordHashes.mockRestore();
+    }
+    expect((await c.get('/api/v1/me/recovery-codes')).body).toEqual({ remaining: 9 });
+    const used = await server.services.store.db.selectFrom('audit_events').select('type').where('type', '=', 'recovery_code_used').where('user_id', '=', (await server.services.users.findByEmail('rosa@example.com'))!.id).execute();
+    expect(used).toHaveLength(1);
+    await unlockByEmail(server, 'rosa@example.com');
   });
 
   it.skipIf(skip)('resync recovers a device running 5 minutes fast', async () => {
