@@ -1,14 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import type { Store } from './db.js';
 import type { Database } from './schema.js';
-
-/**
- * Migration 007's `lookup_id` column (the public part of a code; null for codes made before 007,
- * which are found by trying each hash) is named through `sql` here, its only user, so the
- * shared schema declaration stays as it is.
- */
-const LOOKUP_ID = sql<string | null>`lookup_id`;
 
 /** One code to store: its public lookup part (null: a code of the old form) and its hash. */
 export interface StoredRecoveryCode {
@@ -38,12 +31,12 @@ export class RecoveryCodeRepository {
    * (user_id, lookup_id over unused, unvoided rows): at most one row, never a scan of hashes.
    */
   findUnusedByLookup(userId: string, lookupId: string): Promise<{ id: string; code_hash: string } | undefined> {
-    return this.unused(userId).where(LOOKUP_ID, '=', lookupId).select(['id', 'code_hash']).executeTakeFirst();
+    return this.unused(userId).where('lookup_id', '=', lookupId).select(['id', 'code_hash']).executeTakeFirst();
   }
 
   /** Live codes of the old form (made before 007, no lookup part): each has to be tried. */
   listUnusedLegacy(userId: string): Promise<Array<{ id: string; code_hash: string }>> {
-    return this.unused(userId).where(LOOKUP_ID, 'is', null).select(['id', 'code_hash']).execute();
+    return this.unused(userId).where('lookup_id', 'is', null).select(['id', 'code_hash']).execute();
   }
 
   async countUnused(userId: string): Promise<number> {
@@ -56,8 +49,10 @@ export class RecoveryCodeRepository {
     await this.voidAll(userId, now);
     if (codes.length === 0) return;
     const batch = newId();
-    const rows = codes.map((c) => sql`(${newId()}, ${userId}, ${batch}, ${c.codeHash}, ${c.lookupId}, ${now}, null, null)`);
-    await sql`insert into recovery_codes (id, user_id, batch_id, code_hash, lookup_id, created_at, used_at, voided_at) values ${sql.join(rows)}`.execute(this.db);
+    await this.db
+      .insertInto('recovery_codes')
+      .values(codes.map((c) => ({ id: newId(), user_id: userId, batch_id: batch, code_hash: c.codeHash, lookup_id: c.lookupId, created_at: now, used_at: null, voided_at: null })))
+      .execute();
   }
 
   /** Single use: true for exactly one caller, decided by the row count. */

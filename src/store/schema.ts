@@ -118,6 +118,8 @@ export interface RecoveryCodesTable {
   user_id: string;
   batch_id: string;
   code_hash: string;
+  /** The public part of a code, unique among the user's live codes; null for codes from before migration 007. */
+  lookup_id: string | null;
   created_at: number;
   used_at: number | null;
   voided_at: number | null;
