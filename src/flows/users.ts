@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { MamoriError, fail } from '../errors.js';
+import { fail } from '../errors.js';
 import { checkPassword, weakReasonText } from '../methods/password/policy.js';
 import type { Caller } from '../methods/types.js';
 import { setupTokenFile, type Services } from '../services.js';

@@ -9,7 +9,7 @@
  * No template takes a password, a TOTP secret or a recovery code; the one secret a mail may carry
  * is the one-time sign-in code of `email_code`.
  */
-import { type Block, blockText, clean, code, html, p, siteUrl } from './document.js';
+import { type Block, blockText, clean, html, p, siteUrl } from './document.js';
 import { draftEn } from './en.js';
 import { draftJa } from './ja.js';
 
