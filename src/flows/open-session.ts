@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
+import type { AuditEntry } from '../store/audit.js';
 import type { Database, Session, User } from '../store/schema.js';
 import { sessionView, type SessionView } from './session-view.js';
 
@@ -33,7 +34,8 @@ export function sessionStatus(session: Pick<Session, 'mfa_setup_only' | 'passwor
 }
 
 /**
- * Opens a session inside the caller's transaction, with its audit event. With `completing`, the
+ * Opens a session inside the caller's transaction, with its audit event (after `events`, the
+ * ones the step itself records). With `completing`, the
  * half-finished sign-in is completed in the same transaction, and only one caller can do that:
  * the others get undefined. Whatever else the caller writes in `trx` (the attempt settled, the
  * code consumed) commits with it or not at all.
@@ -44,7 +46,7 @@ export async function openSessionIn(
   user: User,
   level: Level,
   caller: Caller,
-  opts: { completing?: string; setupRequired: boolean },
+  opts: { completing?: string; setupRequired: boolean; events?: AuditEntry[] },
 ): Promise<OpenedSession | undefined> {
   const now = s.clock.now();
   if (opts.completing !== undefined && !(await s.signIns.within(trx).complete(opts.completing, now))) return undefined;
@@ -62,6 +64,8 @@ export async function openSessionIn(
     userAgent: caller.userAgent,
   });
   await s.users.within(trx).update(user.id, { last_sign_in_at: now });
+  // The audit events last, after every row this transaction writes (see SecondFactorStep.onSuccess).
+  for (const event of opts.events ?? []) await s.audit.append(event, trx);
   await s.audit.append(
     {
       type: 'sign_in_succeeded',

@@ -5,6 +5,7 @@ import type { Caller, Proof, Purpose } from '../methods/types.js';
 import { isRefusal, type Budget } from '../regulation/index.js';
 import { MFA_HARD_STOP } from '../regulation/rules.js';
 import type { Services } from '../services.js';
+import type { AuditEntry } from '../store/audit.js';
 import type { Database, User } from '../store/schema.js';
 import { notify } from './notify.js';
 import { refuseAddress, retryLater } from './refusals.js';
@@ -21,8 +22,13 @@ export interface SecondFactorStep<T> {
   budgets?: Budget[];
   /** A refusal by one of `budgets`: the flow's own answer (a sign-in out of tries is dead). */
   refused?: (budget: Budget) => never;
-  /** Runs in the transaction that consumes the proof; throw to roll everything back. */
-  onSuccess: (trx: Transaction<Database>, proof: Proof) => Promise<T>;
+  /**
+   * Runs in the transaction that consumes the proof; throw to roll everything back. It writes its
+   * rows first and then appends `events` (the factor's audit events) and its own: every
+   * transaction takes the audit chain's lock last, after its row locks, so two never wait on each
+   * other in opposite orders.
+   */
+  onSuccess: (trx: Transaction<Database>, proof: Proof, events: AuditEntry[]) => Promise<T>;
   /** Runs in the transaction that counts a failure, when one of `budgets` closed with it. */
   onClosed?: (trx: Transaction<Database>, budget: Budget) => Promise<void>;
 }
@@ -64,11 +70,13 @@ export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, bo
         if (!(await proof.consume(trx))) throw new ProofSpent();
         await attempt.succeed(trx);
         const base = { userId: user.id, ip: caller.ip, userAgent: caller.userAgent };
-        await s.audit.append({ ...base, type: step.purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified', detail: { method: method.id, deviceId: proof.deviceId ?? null, deviceName: proof.deviceName ?? null } }, trx);
         const after = proof.aftermath ? await proof.aftermath(trx) : undefined;
-        for (const entry of after?.audit ?? []) await s.audit.append({ ...base, ...entry }, trx);
         notice = after?.notice;
-        return step.onSuccess(trx, proof);
+        const events: AuditEntry[] = [
+          { ...base, type: step.purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified', detail: { method: method.id, deviceId: proof.deviceId ?? null, deviceName: proof.deviceName ?? null } },
+          ...(after?.audit ?? []).map((entry) => ({ ...base, ...entry })),
+        ];
+        return step.onSuccess(trx, proof, events);
       });
       s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
       if (notice) await notify(s, user, notice);

@@ -103,10 +103,11 @@ export async function signInWithEmailCode(s: SignInPorts, signInToken: string | 
     const setupRequired = await mfaSetupRequired(s, user.id, 1);
     const made = await s.store.db.transaction().execute(async (trx) => {
       if (!(await s.methods.signInCode.consume(trx, check.codeId, now))) return undefined;
-      const session = await openSessionIn(s, trx, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller, { completing: transaction.id, setupRequired });
-      if (!session) throw new CompletedMeanwhile();
+      // Budget rows before the session's audit event: the failure path takes them in this order too.
       await attempt.succeed(trx);
       await s.regulator.refund(s.regulator.emailCodeSends(user.id), trx);
+      const session = await openSessionIn(s, trx, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller, { completing: transaction.id, setupRequired });
+      if (!session) throw new CompletedMeanwhile();
       return session;
     }).catch((err: unknown) => {
       if (err instanceof CompletedMeanwhile) return undefined;
@@ -137,9 +138,9 @@ export async function signInWithSecondFactor(s: SignInPorts, signInToken: string
     refused: () => fail('invalid_code', 'This sign-in has run out of tries; start again'),
     // Its fifth wrong answer ends the sign-in, in the transaction that counted it.
     onClosed: (trx) => s.signIns.within(trx).expire(transaction.id, s.clock.now()),
-    onSuccess: async (trx, proof) => {
+    onSuccess: async (trx, proof, events) => {
       const amr = [...new Set([...(JSON.parse(transaction.amr) as string[]), ...proof.amr, 'mfa'])];
-      const session = await openSessionIn(s, trx, user, { aal: 2, amr, mfaVerified: true }, caller, { completing: transaction.id, setupRequired: false });
+      const session = await openSessionIn(s, trx, user, { aal: 2, amr, mfaVerified: true }, caller, { completing: transaction.id, setupRequired: false, events });
       if (!session) fail('invalid_code', 'This sign-in is already complete; start again');
       return session;
     },

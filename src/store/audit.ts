@@ -41,7 +41,9 @@ export class AuditLog {
 
   /**
    * Appends one event. Given `trx`, the event commits or rolls back with the change it records
-   * (the caller's transaction); otherwise it gets a transaction of its own.
+   * (the caller's transaction); otherwise it gets a transaction of its own. The first append takes
+   * the chain's lock until commit, so a transaction appends after it wrote its rows: taken in that
+   * one order everywhere, the row locks and the chain's lock never wait on each other in a cycle.
    */
   async append(entry: AuditEntry, trx?: Transaction<Database>): Promise<number> {
     return trx ? this.#append(entry, trx) : this.store.db.transaction().execute((own) => this.#append(entry, own));
