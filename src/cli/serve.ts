@@ -1,8 +1,12 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TestClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { createServices, ensureSetupToken, setupTokenFile } from '../services.js';
 import { purgeExpired } from '../flows/housekeeping.js';
+
+/** How long a SIGTERM waits for in-flight requests before exiting anyway. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
   const services = await createServices(config, config.testClock ? { clock: new TestClock() } : {});
@@ -10,6 +14,13 @@ export async function serve(config: Config): Promise<void> {
   if (config.testClock) log.warn('MAMORI_TEST_CLOCK is on: server time can be moved over HTTP. Never use this in production.');
   const setupToken = await ensureSetupToken(services);
   const app = await buildApp(services);
+  // The responses being worked on, so a shutdown can tell their clients not to reuse the
+  // connection: Fastify marks only requests that arrive after the close began.
+  const inFlight = new Set<ServerResponse>();
+  app.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const address = await app.listen({ host: config.host, port: config.port });
   if (config.publicUrlDefaulted && config.port === 0) {
     // MAMORI_PORT=0 picked a port only now; the default public URL follows it.
@@ -20,22 +31,49 @@ export async function serve(config: Config): Promise<void> {
     // Printed once so the operator can claim the fresh install; it is void after setup.
     log.info({ file: setupTokenFile(config.dataDir) }, `No users yet. Open ${config.publicUrl}/console/#/setup and use the setup token: ${setupToken}`);
   }
+  // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, close the pool and the
+  // mailer, exit 0. Whatever is still running after SHUTDOWN_GRACE_MS is cut off (exit 1), so a
+  // stuck client cannot hold a deploy; a second signal cuts off at once.
+  let closing = false;
+  let housekeeping: NodeJS.Timeout | undefined;
+  const shutdown = async (signal: string) => {
+    if (closing) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    closing = true;
+    const started = Date.now();
+    clearInterval(housekeeping);
+    log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    setTimeout(() => {
+      log.error({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'requests still in flight after the grace period: exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    // A connection that goes idle once its answer is out is closed then, not at keep-alive timeout.
+    const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+    reaper.unref();
+    try {
+      // Closes the listener at once (new connections are refused), answers 503 with
+      // `Connection: close` on kept-alive connections, and resolves when in-flight requests are done.
+      await app.close();
+      await services.close();
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    log.info({ signal, ms: Date.now() - started }, 'stopped');
+    process.exit(0);
+  };
+  // Before anything else awaits, so a signal right after the listen is handled too.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
   // Housekeeping: expired sign-ins, challenges, sessions and quiet counters; never blocks exit.
   const purge = () =>
     purgeExpired(services).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'housekeeping failed'));
   await purge();
-  const housekeeping = setInterval(() => void purge(), 10 * 60_000);
+  if (closing) return;
+  housekeeping = setInterval(() => void purge(), 10 * 60_000);
   housekeeping.unref();
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    clearInterval(housekeeping);
-    log.info({ signal }, 'shutting down');
-    await app.close();
-    await services.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MamoriError, TooManyAttemptsError, type ProblemCode } from '../errors.js';
+import { isDatabaseUnavailable } from '../store/health.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -46,6 +47,8 @@ export function toProblem(err: unknown): MamoriError {
     FST_ERR_MAX_PARAM_LENGTH: 'validation_failed',
     FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
   };
+  // The database is unreachable (connection refused, reset or timed out): a 503 to retry, never a 500.
+  if (isDatabaseUnavailable(err)) return new MamoriError('service_unavailable', 'The database does not answer; try again in a moment');
   const mapped = fe.code ? byCode[fe.code] : undefined;
   if (mapped) return new MamoriError(mapped);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -37,9 +37,22 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export function openStore(opts: { databaseUrl?: string | undefined; dataDir: string; poolSize?: number }): Store {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      // An unreachable database fails a request within 5 s (a 503) instead of hanging it; a
+      // burst queued for a free client waits as long before giving up.
+      connectionTimeoutMillis: 5_000,
+      // A connection whose peer vanished without a FIN (a cut network) is noticed, not kept forever.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
+    // Nor a checked-out one between two queries (pg-pool listens only while a client is idle, and
+    // pg emits 'error' when no query is running): the client is no longer queryable, its next
+    // query fails with a connection error and the pool drops it on release.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

@@ -19,18 +19,21 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
 export function healthRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+    // Liveness (/healthz) says the process answers; readiness says it can do its work, which
+    // needs the database: a load balancer sends no traffic here while it does not answer.
+    let unready = false;
     app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
       try {
         await ping(s.store);
+        if (unready) s.log.info('database answers again: ready');
+        unready = false;
+        reply.header('cache-control', 'no-store');
         return { status: 'ready' };
-      } catch {
-        return reply.code(503).type('application/problem+json').send({
-          type: 'tag:mamori,2026:problem:service_unavailable',
-          title: 'Service unavailable',
-          status: 503,
-          code: 'service_unavailable',
-          detail: 'The database does not answer',
-        });
+      } catch (err) {
+        // Logged once per outage, not at every probe.
+        if (!unready) s.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'database does not answer: not ready');
+        unready = true;
+        return sendProblem(reply, new MamoriError('service_unavailable', 'The database does not answer'));
       }
     });
     // The counters tell who signs in and fails how often: only a scraper holding the token sees
