@@ -5,6 +5,14 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) process.stderr.write(`[mamori tests] ${CHROMIUM} is missing: the browser tests are skipped (apt-get install chromium).\n`);
 
+/** Why the browser tests cannot run here, or null: Debian's chromium and the npm playwright-core are both needed (no browser is downloaded). */
+export const browserSkipReason: string | null = !hasChromium
+  ? `${CHROMIUM} is not installed (apt-get install -y chromium)`
+  : await import('playwright-core').then(
+      () => null,
+      () => 'the npm package playwright-core is not installed',
+    );
+
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({

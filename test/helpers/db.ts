@@ -33,3 +33,8 @@ export async function freshPostgres(): Promise<{ url: string; drop: () => Promis
     },
   };
 }
+
+/** A database of the test's own: a fresh PostgreSQL one, or for SQLite none (the data dir holds it). */
+export async function freshDatabase(name: 'sqlite' | 'postgres'): Promise<{ url: string | undefined; drop: () => Promise<void> }> {
+  return name === 'postgres' ? freshPostgres() : { url: undefined, drop: async () => {} };
+}

@@ -10,7 +10,7 @@ import { SecretBox } from '../../src/crypto/secret-box.js';
 import { rotateSecrets } from '../../src/flows/keys.js';
 import { createServices, type Services } from '../../src/services.js';
 import { migrate, openStore, type Store } from '../../src/store/db.js';
-import { databases, freshPostgres } from '../helpers/db.js';
+import { databases, freshDatabase } from '../helpers/db.js';
 
 const key = () => randomBytes(32).toString('base64');
 
@@ -32,11 +32,7 @@ describe.each(databases)('the keyed audit log in the store ($name)', ({ name, sk
 
   beforeAll(async () => {
     if (skip) return;
-    if (name === 'postgres') {
-      const db = await freshPostgres();
-      databaseUrl = db.url;
-      drop = db.drop;
-    }
+    ({ url: databaseUrl, drop } = await freshDatabase(name));
   });
   afterAll(async () => {
     for (const s of open) await s.close();

@@ -11,7 +11,7 @@ import { deviceView } from '../../src/flows/devices.js';
 import { hotp, timeStep } from '../../src/methods/totp/otp.js';
 import { createServices } from '../../src/services.js';
 import { migrate, openStore } from '../../src/store/db.js';
-import { databases, freshPostgres } from '../helpers/db.js';
+import { databases, freshDatabase } from '../helpers/db.js';
 
 /**
  * The migrations of the attempt budgets (005) and of per-factor device data (006) carry every row
@@ -28,11 +28,7 @@ describe.each(databases)('migrating an older database ($name)', ({ name, skip })
 
   beforeAll(async () => {
     if (skip) return;
-    if (name === 'postgres') {
-      const db = await freshPostgres();
-      databaseUrl = db.url;
-      drop = db.drop;
-    }
+    ({ url: databaseUrl, drop } = await freshDatabase(name));
     const store = openStore({ databaseUrl, dataDir: dir });
     await migrate(store, '004-audit-mac');
     const db = store.db;

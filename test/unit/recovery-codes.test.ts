@@ -11,7 +11,7 @@ import { parseRecoveryCode, recoveryCodeHasher } from '../../src/methods/recover
 import { RECOVERY_HASH_PARAMS } from '../../src/methods/recovery-code/secret-hash.js';
 import { createServices, type Services } from '../../src/services.js';
 import { migrate, openStore } from '../../src/store/db.js';
-import { databases, freshPostgres } from '../helpers/db.js';
+import { databases, freshDatabase } from '../helpers/db.js';
 
 /**
  * Issue 12, item 1: a recovery code is a public lookup part + a secret part; a check finds its row
@@ -31,11 +31,7 @@ describe.each(databases)('recovery codes with a lookup part ($name)', ({ name, s
 
   beforeAll(async () => {
     if (skip) return;
-    if (name === 'postgres') {
-      const db = await freshPostgres();
-      databaseUrl = db.url;
-      drop = db.drop;
-    }
+    ({ url: databaseUrl, drop } = await freshDatabase(name));
     // A database as it was before 007, with a user, a device and a set of old-form codes,
     // hashed as 006's code hashed them (the password hasher, of the code without its dash).
     const store = openStore({ databaseUrl, dataDir: dir });

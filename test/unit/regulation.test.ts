@@ -27,7 +27,7 @@ import {
 } from '../../src/regulation/rules.js';
 import { AttemptRepository } from '../../src/store/attempts.js';
 import { migrate, openStore, type Store } from '../../src/store/db.js';
-import { databases, freshPostgres } from '../helpers/db.js';
+import { databases, freshDatabase } from '../helpers/db.js';
 
 const MIN = 60_000;
 
@@ -163,11 +163,7 @@ describe.each(databases)('the SQL follows the model ($name)', ({ name, skip }) =
     if (skip) return;
     dir = mkdtempSync(path.join(tmpdir(), 'mamori-regulation-'));
     let databaseUrl: string | undefined;
-    if (name === 'postgres') {
-      const db = await freshPostgres();
-      databaseUrl = db.url;
-      drop = db.drop;
-    }
+    ({ url: databaseUrl, drop } = await freshDatabase(name));
     store = openStore({ databaseUrl, dataDir: dir });
     await migrate(store);
   });

@@ -5,34 +5,16 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`) and the npm package playwright-core;
  * without either the suite is skipped with a message saying which. No browser is downloaded.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appCode } from '../helpers/otp.js';
+import { browserSkipReason, launchChromium } from '../helpers/browser.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/console.png';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-type Chromium = typeof import('playwright-core').chromium;
-
-async function loadChromium(): Promise<Chromium | null> {
-  try {
-    return (await import('playwright-core')).chromium;
-  } catch {
-    return null;
-  }
-}
-
-const chromium = await loadChromium();
-const skipReason = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install -y chromium)`
-  : chromium === null
-    ? 'the npm package playwright-core is not installed'
-    : null;
+const skipReason = browserSkipReason;
 if (skipReason) process.stderr.write(`[console-browser] skipped: ${skipReason}\n`);
 
 type Dictionary = Record<'en' | 'ja', Record<string, string>>;
@@ -52,7 +34,7 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
     await createTestUser(server, 'bob@example.com');
     await createTestUser(server, 'carol@example.com');
     await createTestUser(server, 'dave@example.com');
-    browser = await chromium!.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -7,34 +7,16 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`) and the npm package playwright-core;
  * without either the suite is skipped with a message saying which. No browser is downloaded.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACTORS } from '../../src/methods/registry.js';
 import { fixedCodeFactor } from '../fixtures/factors/fixed-code.js';
+import { browserSkipReason, launchChromium } from '../helpers/browser.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-type Chromium = typeof import('playwright-core').chromium;
-
-async function loadChromium(): Promise<Chromium | null> {
-  try {
-    return (await import('playwright-core')).chromium;
-  } catch {
-    return null;
-  }
-}
-
-const chromium = await loadChromium();
-const skipReason = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed (apt-get install -y chromium)`
-  : chromium === null
-    ? 'the npm package playwright-core is not installed'
-    : null;
+const skipReason = browserSkipReason;
 if (skipReason) process.stderr.write(`[console-custom-factor] skipped: ${skipReason}\n`);
 
 type Lang = 'en' | 'ja';
@@ -57,7 +39,7 @@ describe.skipIf(skipReason !== null)('web console with a factor it has never hea
     origin = server.config.publicUrl;
     await createTestUser(server, 'erin@example.com');
     await createTestUser(server, 'frank@example.com');
-    browser = await chromium!.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
