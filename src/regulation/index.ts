@@ -112,19 +112,24 @@ export class Regulator {
    */
   async reserve(budgets: Budget[]): Promise<Attempt | Refusal> {
     const now = this.clock.now();
-    const taken: Budget[] = [];
     const before = new Map<BudgetName, number>();
-    for (const budget of budgets) {
-      const failures = await this.attempts.reserve(budget.key, budget.rule, now);
-      if (failures !== null) {
-        taken.push(budget);
-        before.set(budget.name, failures);
-        continue;
-      }
-      for (const t of taken) await this.attempts.release(t.key, now);
-      return { budget, decision: await this.explain(budget, now) };
-    }
-    return new Attempt(this.attempts, this.clock, taken, before, now + SETTLE_WITHIN_MS);
+    // All places in one transaction (one commit instead of one per budget); a refusal rolls
+    // back the places already taken, so an attempt holds all of its places or none.
+    const refused = budgets.length === 0 ? undefined : await this.attempts
+      .atomically(async (repo) => {
+        for (const budget of budgets) {
+          const failures = await repo.reserve(budget.key, budget.rule, now);
+          if (failures === null) throw new RefusedBy(budget);
+          before.set(budget.name, failures);
+        }
+        return undefined;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof RefusedBy) return err.budget;
+        throw err;
+      });
+    if (refused) return { budget: refused, decision: await this.explain(refused, now) };
+    return new Attempt(this.attempts, this.clock, budgets, before, now + SETTLE_WITHIN_MS);
   }
 
   /** Counts one use at once (a code sent) if the window has room; the refusal otherwise. */
@@ -275,6 +280,13 @@ export class Attempt {
     const repo = trx ? this.attempts.within(trx) : this.attempts;
     const now = this.clock.now();
     for (const budget of this.budgets) await repo.release(budget.key, now);
+  }
+}
+
+/** Unwinds the reserving transaction at the first budget with no room. */
+class RefusedBy extends Error {
+  constructor(readonly budget: Budget) {
+    super(`no room in ${budget.name}`);
   }
 }
 

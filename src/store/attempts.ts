@@ -22,6 +22,15 @@ export class AttemptRepository {
   }
 
   /**
+   * Runs `work` in one transaction (one commit, where each statement alone would be one), or
+   * inside the caller's transaction when this repository already is in one.
+   */
+  async atomically<T>(work: (repo: AttemptRepository) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return work(this);
+    return (this.db as Kysely<Database>).transaction().execute((trx) => work(this.within(trx)));
+  }
+
+  /**
    * Reserves one attempt and returns the failures counted so far, or null: refused. With `count`, the attempt counts as a failure at once
    * (a code sent) instead of waiting to be settled; only window budgets use that.
    */
