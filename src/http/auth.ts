@@ -24,10 +24,9 @@ export type Errand = 'mfa_setup' | 'password_change';
  */
 export async function requireSession(s: Services, req: FastifyRequest, opts: { allow?: Errand[] } = {}): Promise<Authenticated> {
   const token = readCookie(req, SESSION_COOKIE);
-  const session = token ? await s.sessions.findLive(token, s.clock.now()) : undefined;
-  if (!session) fail('unauthenticated');
-  const user = await s.users.findById(session.user_id);
-  if (!user || user.disabled) fail('unauthenticated');
+  const found = token ? await s.sessions.findLiveWithUser(token, s.clock.now()) : undefined;
+  if (!found || found.user.disabled) fail('unauthenticated');
+  const { session, user } = found;
   const allow = opts.allow ?? [];
   if (session.password_change_only && !allow.includes('password_change')) fail('password_change_required', 'Choose a new password before using the rest of the service');
   if (session.mfa_setup_only && !allow.includes('mfa_setup')) fail('mfa_setup_required', 'Assign an MFA device before using the rest of the service');

@@ -1,7 +1,7 @@
 import { newId, newToken, sha256Hex } from '../crypto/tokens.js';
 import type { Store } from './db.js';
 import type { Transaction } from 'kysely';
-import type { Database, Session } from './schema.js';
+import type { Database, Session, User } from './schema.js';
 
 export interface SessionLimits {
   idleMs: number;
@@ -58,21 +58,58 @@ export class SessionRepository {
 
   /** The live session for a cookie value, touched for the idle timeout; undefined if none. */
   async findLive(token: string, now: number): Promise<Session | undefined> {
-    const session = await this.db
+    return (await this.findLiveWithUser(token, now))?.session;
+  }
+
+  /**
+   * The live session for a cookie value with its user, in one query (every authenticated request
+   * asks this), touched for the idle timeout; undefined if none.
+   */
+  async findLiveWithUser(token: string, now: number): Promise<{ session: Session; user: User } | undefined> {
+    const row = await this.db
       .selectFrom('sessions')
-      .selectAll()
-      .where('token_hash', '=', sha256Hex(token))
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .where('last_seen_at', '>', now - this.limits.idleMs)
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('sessions')
+      .select([
+        'users.email as u_email',
+        'users.name as u_name',
+        'users.role as u_role',
+        'users.locale as u_locale',
+        'users.password_hash as u_password_hash',
+        'users.password_changed_at as u_password_changed_at',
+        'users.disabled as u_disabled',
+        'users.created_at as u_created_at',
+        'users.last_sign_in_at as u_last_sign_in_at',
+        'users.webauthn_user_handle as u_webauthn_user_handle',
+        'users.force_password_change as u_force_password_change',
+      ])
+      .where('sessions.token_hash', '=', sha256Hex(token))
+      .where('sessions.revoked_at', 'is', null)
+      .where('sessions.expires_at', '>', now)
+      .where('sessions.last_seen_at', '>', now - this.limits.idleMs)
       .executeTakeFirst();
-    if (!session) return undefined;
+    if (!row) return undefined;
+    const { u_email, u_name, u_role, u_locale, u_password_hash, u_password_changed_at, u_disabled, u_created_at, u_last_sign_in_at, u_webauthn_user_handle, u_force_password_change, ...session } = row;
+    const user: User = {
+      id: session.user_id,
+      email: u_email,
+      name: u_name,
+      role: u_role,
+      locale: u_locale,
+      password_hash: u_password_hash,
+      password_changed_at: u_password_changed_at,
+      disabled: u_disabled,
+      created_at: u_created_at,
+      last_sign_in_at: u_last_sign_in_at,
+      webauthn_user_handle: u_webauthn_user_handle,
+      force_password_change: u_force_password_change,
+    };
     // Writing last_seen_at on every request would serialise all reads on SQLite; a minute is fine-grained enough.
     if (now - session.last_seen_at > 60_000) {
       await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
       session.last_seen_at = now;
     }
-    return session;
+    return { session, user };
   }
 
   /**
