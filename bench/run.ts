@@ -243,7 +243,7 @@ async function main(): Promise<Row[]> {
 
   rows.push(await throughputRow('GET /healthz', 'Fastify + hooks, no I/O', { url: `${a.url}/healthz`, expected: 200 }));
   rows.push(
-    await throughputRow('GET /api/v1/session', 'cookie → SHA-256 → session SELECT + user SELECT', {
+    await throughputRow('GET /api/v1/session', 'cookie → SHA-256 → one SELECT (session joined with its user)', {
       url: `${a.url}/api/v1/session`,
       headers: { cookie: `mamori_session=${raised.session}` },
       expected: 200,
