@@ -5,20 +5,17 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`) and the npm package playwright-core;
  * without either the suite is skipped with a message saying which. No browser is downloaded.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appCode } from '../helpers/otp.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
-import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
+import { button, dict, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
+import { createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
 const SCREENSHOT = '/tmp/console.png';
 const skipReason = browserSkipReason;
 if (skipReason) process.stderr.write(`[console-browser] skipped: ${skipReason}\n`);
 
-type Dictionary = Record<'en' | 'ja', Record<string, string>>;
-const { dict } = (await import(pathToFileURL(path.resolve(import.meta.dirname, '../../src/web/static/i18n.js')).href)) as { dict: Dictionary };
 const en = dict.en;
 
 describe.skipIf(skipReason !== null)('web console in Chromium', () => {
@@ -41,40 +38,7 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
     await server?.close();
   });
 
-  interface Tab {
-    context: BrowserContext;
-    page: Page;
-    /** Script errors and CSP refusals seen so far. */
-    problems: string[];
-    t: Record<string, string>;
-  }
-
-  /** A fresh browser profile whose language is `lang`, on the console. */
-  async function open(lang: 'en' | 'ja', init?: string): Promise<Tab> {
-    const context = await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US', viewport: { width: 1280, height: 900 } });
-    if (init) await context.addInitScript(init);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (msg) => {
-      // Chromium logs every 4xx answer itself (the 401 of GET /api/v1/session while signed out,
-      // say); what counts here are script errors and CSP refusals.
-      if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(msg.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${origin}/`);
-    return { context, page, problems, t: dict[lang] };
-  }
-
-  const heading = (tab: Tab, key: string, level = 1) => tab.page.getByRole('heading', { name: tab.t[key]!, level, exact: true });
-  const button = (tab: Tab, key: string) => tab.page.getByRole('button', { name: tab.t[key]!, exact: true });
-
-  async function passwordStep(tab: Tab, email: string) {
-    await heading(tab, 'signIn.title').waitFor();
-    await tab.page.getByLabel(tab.t['field.email']!).fill(email);
-    const password = tab.page.getByLabel(tab.t['field.password']!, { exact: true });
-    await password.fill(STRONG_PASSWORD);
-    await password.press('Enter'); // the keyboard submits the form
-  }
+  const open = (lang: Lang, init?: string) => openConsole(browser, origin, lang, init);
 
   async function signInWithEmailCode(tab: Tab, email: string) {
     await passwordStep(tab, email);

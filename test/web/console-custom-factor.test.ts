@@ -7,21 +7,17 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`) and the npm package playwright-core;
  * without either the suite is skipped with a message saying which. No browser is downloaded.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACTORS } from '../../src/methods/registry.js';
 import { fixedCodeFactor } from '../fixtures/factors/fixed-code.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
-import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
+import { button, heading, openConsole, passwordStep, type Lang } from '../helpers/console.js';
+import { createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
 const skipReason = browserSkipReason;
 if (skipReason) process.stderr.write(`[console-custom-factor] skipped: ${skipReason}\n`);
 
-type Lang = 'en' | 'ja';
-type Dictionary = Record<Lang, Record<string, string>>;
-const { dict } = (await import(pathToFileURL(path.resolve(import.meta.dirname, '../../src/web/static/i18n.js')).href)) as { dict: Dictionary };
 
 /** What the fixed-code factor says about itself (test/fixtures/factors/fixed-code.ts), per language. */
 const FIXED = {
@@ -46,35 +42,7 @@ describe.skipIf(skipReason !== null)('web console with a factor it has never hea
     await server?.close();
   });
 
-  interface Tab {
-    context: BrowserContext;
-    page: Page;
-    problems: string[];
-    t: Record<string, string>;
-  }
-
-  async function open(lang: Lang): Promise<Tab> {
-    const context = await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US', viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(msg.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${origin}/`);
-    return { context, page, problems, t: dict[lang] };
-  }
-
-  const heading = (tab: Tab, key: string, level = 1) => tab.page.getByRole('heading', { name: tab.t[key]!, level, exact: true });
-  const button = (tab: Tab, key: string) => tab.page.getByRole('button', { name: tab.t[key]!, exact: true });
-
-  async function passwordStep(tab: Tab, email: string) {
-    await heading(tab, 'signIn.title').waitFor();
-    await tab.page.getByLabel(tab.t['field.email']!).fill(email);
-    const password = tab.page.getByLabel(tab.t['field.password']!, { exact: true });
-    await password.fill(STRONG_PASSWORD);
-    await password.press('Enter');
-  }
+  const open = (lang: Lang) => openConsole(browser, origin, lang);
 
   it.each([
     ['en', 'erin@example.com', '123456'],

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { STRONG_PASSWORD } from './server.js';
+
+export type Lang = 'en' | 'ja';
+
+/** The console's own catalogs, so the tests find buttons and headings by the words a person reads. */
+export const { dict } = (await import(pathToFileURL(path.resolve(import.meta.dirname, '../../src/web/static/i18n.js')).href)) as { dict: Record<Lang, Record<string, string>> };
+
+/** A browser profile on the console, with what went wrong in its page collected in `problems`. */
+export interface Tab {
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+  t: Record<string, string>;
+}
+
+/** A fresh browser profile whose language is `lang`, on the console at `origin`. */
+export async function openConsole(browser: Browser, origin: string, lang: Lang, init?: string): Promise<Tab> {
+  const context = await browser.newContext({ locale: lang === 'ja' ? 'ja-JP' : 'en-US', viewport: { width: 1280, height: 900 } });
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    // Chromium logs every 4xx answer itself (the 401 of GET /api/v1/session while signed out,
+    // say); what counts here are script errors and CSP refusals.
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(`${origin}/`);
+  return { context, page, problems, t: dict[lang] };
+}
+
+export const heading = (tab: Tab, key: string, level = 1) => tab.page.getByRole('heading', { name: tab.t[key]!, level, exact: true });
+export const button = (tab: Tab, key: string) => tab.page.getByRole('button', { name: tab.t[key]!, exact: true });
+
+/** The sign-in form's first step, as a person does it: email, password, Enter. */
+export async function passwordStep(tab: Tab, email: string, password = STRONG_PASSWORD): Promise<void> {
+  await heading(tab, 'signIn.title').waitFor();
+  await tab.page.getByLabel(tab.t['field.email']!).fill(email);
+  const field = tab.page.getByLabel(tab.t['field.password']!, { exact: true });
+  await field.fill(password);
+  await field.press('Enter'); // the keyboard submits the form
+}
