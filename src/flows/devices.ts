@@ -49,8 +49,11 @@ export async function listDevices(s: DevicePorts, user: User) {
   return (await s.devices.listActive(user.id)).map((d) => deviceView(s, d));
 }
 
+const limitReached = () => fail('device_limit_reached', `A user holds at most ${DEVICE_LIMIT} MFA devices`);
+
+/** The early answer before a ceremony starts; the assigning transaction checks again under the user's row lock. */
 async function assertUnderLimit(s: DevicePorts, user: User): Promise<void> {
-  if ((await s.devices.countActive(user.id)) >= DEVICE_LIMIT) fail('device_limit_reached', `A user holds at most ${DEVICE_LIMIT} MFA devices`);
+  if ((await s.devices.countActive(user.id)) >= DEVICE_LIMIT) limitReached();
 }
 
 /** A first device brings backup codes; they are hashed before the transaction that stores them opens. */
@@ -87,7 +90,7 @@ async function completeAssignment(
 ) {
   const devices = s.devices.within(trx);
   const active = await devices.countActive(user.id);
-  if (active > DEVICE_LIMIT) fail('device_limit_reached', `A user holds at most ${DEVICE_LIMIT} MFA devices`);
+  if (active > DEVICE_LIMIT) limitReached();
   const device = (await devices.find(user.id, deviceId))!;
   const backup = s.methods.factors.backup;
   const first = active === 1 && backup !== undefined;

@@ -150,16 +150,6 @@ export class Regulator {
     return this.attempts.firstRefusalInWindow(budget.key, this.clock.now());
   }
 
-  /** Whether the budget refuses attempts right now (for lists and reports, never for decisions). */
-  async closed(budgets: Budget[]): Promise<boolean> {
-    const now = this.clock.now();
-    const rows = new Map((await this.attempts.findMany(budgets.map((b) => b.key))).map((r) => [r.key, r]));
-    return budgets.some((b) => {
-      const d = decide(b.rule, { ...state(rows.get(b.key)), pending: 0 }, now);
-      return !d.allowed;
-    });
-  }
-
   /**
    * Users an administrator would call locked: the password locked for good, or second-factor
    * codes locked (a timed MFA lock included; a password back-off is not a lock).

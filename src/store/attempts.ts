@@ -156,11 +156,6 @@ export class AttemptRepository {
     return this.db.selectFrom('attempt_budgets').selectAll().where('key', '=', key).executeTakeFirst();
   }
 
-  findMany(keys: string[]): Promise<AttemptBudget[]> {
-    if (keys.length === 0) return Promise.resolve([]);
-    return this.db.selectFrom('attempt_budgets').selectAll().where('key', 'in', keys).execute();
-  }
-
   /**
    * Keys under `prefix` that refuse attempts now: locked, or (with `blocked`) waiting out a timed
    * lock. For lists and reports.
