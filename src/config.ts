@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 export type EmailCodeMode = 'when_no_mfa' | 'off';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -29,7 +31,15 @@ export interface Config {
   /** Minutes after which an MFA lock lifts by itself; 0 = only an administrator lifts it. */
   mfaLockMinutes: number;
   resyncWindowMinutes: number;
-  trustProxy: boolean;
+  /**
+   * Addresses and networks (CIDR) whose `X-Forwarded-*` / `X-Original-*` headers are believed:
+   * the client address, and the target of a forward-auth check.
+   */
+  trustedProxies: string[];
+  /** The domain the session cookie is set for (unset: host-only), so one sign-in covers the apps under it. */
+  cookieDomain: string | undefined;
+  /** The settings file (`MAMORI_CONFIG`): its sections that are not environment variables (forward-auth rules…). */
+  file: FileSettings;
   /** Enables POST /api/v1/test/clock. Never in production. */
   testClock: boolean;
   bodyLimitBytes: number;
@@ -45,6 +55,110 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The sections of the settings file that no environment variable expresses, each checked by its owner. */
+export interface FileSettings {
+  /** Where the file was read from, for messages. */
+  source: string | undefined;
+  forwardAuth: unknown;
+}
+
+/**
+ * Settings-file keys that stand for an environment variable (the variable wins when both are
+ * set). Everything else in the file must be one of the sections of FileSettings.
+ */
+const FILE_KEYS: Readonly<Record<string, string>> = {
+  host: 'MAMORI_HOST',
+  port: 'MAMORI_PORT',
+  publicUrl: 'MAMORI_PUBLIC_URL',
+  dataDir: 'MAMORI_DATA_DIR',
+  databaseUrl: 'MAMORI_DATABASE_URL',
+  smtpUrl: 'MAMORI_SMTP_URL',
+  mailFrom: 'MAMORI_MAIL_FROM',
+  requireMfa: 'MAMORI_REQUIRE_MFA',
+  mfaGraceDays: 'MAMORI_MFA_GRACE_DAYS',
+  emailCode: 'MAMORI_EMAIL_CODE',
+  logLevel: 'MAMORI_LOG_LEVEL',
+  cookieDomain: 'MAMORI_COOKIE_DOMAIN',
+  trustedProxies: 'MAMORI_TRUSTED_PROXIES',
+  issuer: 'MAMORI_ISSUER',
+  sessionIdleMinutes: 'MAMORI_SESSION_IDLE_MINUTES',
+  sessionAbsoluteHours: 'MAMORI_SESSION_ABSOLUTE_HOURS',
+  mfaLockMinutes: 'MAMORI_MFA_LOCK_MINUTES',
+  rememberBrowserDays: 'MAMORI_REMEMBER_BROWSER_DAYS',
+  adminApprovals: 'MAMORI_ADMIN_APPROVALS',
+};
+const FILE_SECTIONS = new Set(['forwardAuth']);
+
+/**
+ * Reads MAMORI_CONFIG (YAML, of which JSON is a subset) into environment-variable form plus its
+ * sections. Secrets (the master key, tokens) are deliberately not settable here: a settings file
+ * is often committed or shared, the environment or a 0600 file is where secrets go.
+ */
+function readSettingsFile(env: Env): { vars: Env; file: FileSettings } {
+  const source = env.MAMORI_CONFIG || undefined;
+  const file: FileSettings = { source, forwardAuth: undefined };
+  if (source === undefined) return { vars: {}, file };
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (err) {
+    throw new ConfigError('MAMORI_CONFIG', `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError('MAMORI_CONFIG', `${source} is not valid YAML or JSON: ${err instanceof Error ? err.message.split('\n')[0] : ''}`);
+  }
+  if (doc === null || doc === undefined) return { vars: {}, file };
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('MAMORI_CONFIG', `${source} must hold a mapping of settings`);
+  const vars: Env = {};
+  for (const [key, value] of Object.entries(doc)) {
+    const variable = FILE_KEYS[key];
+    if (variable !== undefined) {
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) vars[variable] = value.join(',');
+      else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') vars[variable] = String(value);
+      else throw new ConfigError('MAMORI_CONFIG', `${source}: "${key}" must be a string, a number or true/false`);
+    } else if (FILE_SECTIONS.has(key)) {
+      if (key === 'forwardAuth') file.forwardAuth = value;
+    } else {
+      throw new ConfigError('MAMORI_CONFIG', `${source}: unknown setting "${key}"`);
+    }
+  }
+  return { vars, file };
+}
+
+function trustedProxiesVar(env: Env): string[] {
+  const raw = env.MAMORI_TRUSTED_PROXIES;
+  if (raw === undefined) return ['127.0.0.1/32', '::1/128'];
+  const list = raw.split(',').map((v) => v.trim()).filter(Boolean);
+  const check = new BlockList();
+  for (const entry of list) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
+    if (family === 0 || rest.length > 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits)) || prefix > (family === 6 ? 128 : 32)) {
+      throw new ConfigError('MAMORI_TRUSTED_PROXIES', `"${entry}" is not an address or a network such as 10.0.0.0/8`);
+    }
+    check.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+/** A registrable-looking domain that the public URL's host is, or lies under. */
+function cookieDomainVar(env: Env, publicHost: string): string | undefined {
+  const raw = env.MAMORI_COOKIE_DOMAIN;
+  if (raw === undefined || raw === '') return undefined;
+  const domain = raw.trim().toLowerCase().replace(/^\./, '');
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(domain) || isIP(domain) !== 0) {
+    throw new ConfigError('MAMORI_COOKIE_DOMAIN', `"${raw}" is not a domain name`);
+  }
+  if (publicHost !== domain && !publicHost.endsWith(`.${domain}`)) {
+    throw new ConfigError('MAMORI_COOKIE_DOMAIN', `the public URL's host ${publicHost} is not ${domain} or under it, so the browser would refuse the cookie`);
+  }
+  return domain;
+}
 
 function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -124,7 +238,12 @@ export function devMasterKeyFile(dataDir: string): string {
  * Reads and checks the environment. Every problem names the variable, so an operator can fix it
  * from the first line of output.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(given: Env = process.env): Config {
+  if (given.MAMORI_TRUST_PROXY !== undefined) {
+    throw new ConfigError('MAMORI_TRUST_PROXY', 'is no longer read: list the reverse proxies in MAMORI_TRUSTED_PROXIES instead (addresses or networks, e.g. 10.0.0.0/8)');
+  }
+  const settings = readSettingsFile(given);
+  const env: Env = { ...settings.vars, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
   const host = env.MAMORI_HOST || '127.0.0.1';
   const port = intVar(env, 'MAMORI_PORT', 8080, 0, 65535);
   const publicUrl = urlVar(env, 'MAMORI_PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
@@ -182,7 +301,9 @@ export function loadConfig(env: Env = process.env): Config {
     ipFailureWindowMinutes: intVar(env, 'MAMORI_IP_FAILURE_WINDOW_MINUTES', 10, 1, 24 * 60),
     mfaLockMinutes: intVar(env, 'MAMORI_MFA_LOCK_MINUTES', 0, 0, 7 * 24 * 60),
     resyncWindowMinutes: intVar(env, 'MAMORI_RESYNC_WINDOW_MINUTES', 10, 1, 24 * 60),
-    trustProxy: boolVar(env, 'MAMORI_TRUST_PROXY', false),
+    trustedProxies: trustedProxiesVar(env),
+    cookieDomain: cookieDomainVar(env, publicOrigin.hostname),
+    file: settings.file,
     testClock: boolVar(env, 'MAMORI_TEST_CLOCK', false),
     bodyLimitBytes: intVar(env, 'MAMORI_BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     metricsToken: tokenVar(env, 'MAMORI_METRICS_TOKEN', 32),

@@ -26,6 +26,9 @@ import { DeviceReportRepository } from './store/device-reports.js';
 import { SealedSecretRepository } from './store/sealed-secrets.js';
 import type { MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
+import { GroupRepository } from './store/groups.js';
+import { SigningKeyRepository } from './store/signing-keys.js';
+import { SigningKeyRing } from './flows/signing-keys.js';
 
 /** Everything a flow may use, built once per process and closed in reverse order. */
 export interface Services {
@@ -53,6 +56,9 @@ export interface Services {
   deviceReports: DeviceReportRepository;
   sealedSecrets: SealedSecretRepository;
   metrics: Metrics;
+  groups: GroupRepository;
+  /** The keys that sign ID tokens and forward-auth identity tokens (shared by every instance through the store). */
+  signingKeys: SigningKeyRing;
   close(): Promise<void>;
 }
 
@@ -105,6 +111,8 @@ export async function createServices(
   const devices = new DeviceRepository(store);
   const challenges = new ChallengeRepository(store);
   const hardwareTokens = new HardwareTokenRepository(store);
+  const signingKeys = new SigningKeyRing(new SigningKeyRepository(store), box, clock);
+  await signingKeys.open();
   const relyingParty = () => ({ id: new URL(config.publicUrl).hostname, origin: config.publicUrl, name: config.issuer });
   // A signature counter that went backwards means a copied key: refuse, record, tell the owner.
   const onCloneSuspected = async (device: MfaDevice, stored: number, presented: number) => {
@@ -157,6 +165,8 @@ export async function createServices(
     deviceReports: new DeviceReportRepository(store),
     sealedSecrets: new SealedSecretRepository(store),
     metrics,
+    groups: new GroupRepository(store),
+    signingKeys,
     async close() {
       await mailer.close();
       await store.close();

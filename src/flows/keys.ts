@@ -6,6 +6,8 @@ import type { SealedTable } from '../store/sealed-secrets.js';
 const SEALED: ReadonlyArray<{ table: SealedTable; aad: (id: string) => string }> = [
   { table: 'mfa_devices', aad: (id) => `mfa-device:${id}` },
   { table: 'hardware_tokens', aad: (id) => `hardware-token:${id}` },
+  { table: 'oidc_clients', aad: (id) => `oidc-client:${id}` },
+  { table: 'signing_keys', aad: (id) => `signing-key:${id}` },
 ];
 
 /**

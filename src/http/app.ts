@@ -86,7 +86,8 @@ export async function buildApp(s: Services) {
   const app = Fastify({
     loggerInstance: s.log,
     bodyLimit: s.config.bodyLimitBytes,
-    trustProxy: s.config.trustProxy,
+    // Forwarded headers are believed only from the listed proxies (proxy-addr checks every hop).
+    trustProxy: s.config.trustedProxies,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.

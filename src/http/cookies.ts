@@ -1,15 +1,27 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
 
 export const SESSION_COOKIE = 'mamori_session';
 export const SIGN_IN_COOKIE = 'mamori_signin';
 
-/** A browser-session cookie: the server enforces the idle and absolute limits itself. */
-export function setSessionCookie(reply: FastifyReply, token: string, secure: boolean): void {
-  reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure });
+/** How the session cookie is set: `Secure` on an https public URL, for the cookie domain when one is configured. */
+export interface SessionCookieSettings {
+  secure: boolean;
+  domain?: string;
 }
 
-export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
-  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure });
+export function sessionCookieSettings(config: Pick<Config, 'publicUrl' | 'cookieDomain'>): SessionCookieSettings {
+  const secure = config.publicUrl.startsWith('https:');
+  return config.cookieDomain === undefined ? { secure } : { secure, domain: config.cookieDomain };
+}
+
+/** A browser-session cookie: the server enforces the idle and absolute limits itself. */
+export function setSessionCookie(reply: FastifyReply, token: string, c: SessionCookieSettings): void {
+  reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', ...c });
+}
+
+export function clearSessionCookie(reply: FastifyReply, c: SessionCookieSettings): void {
+  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', ...c });
 }
 
 export function setSignInCookie(reply: FastifyReply, token: string, secure: boolean): void {

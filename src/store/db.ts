@@ -22,6 +22,7 @@ import { auditMac } from './migrations/004-audit-mac.js';
 import { attemptBudgets } from './migrations/005-attempt-budgets.js';
 import { deviceConfig } from './migrations/006-device-config.js';
 import { recoveryCodeLookup } from './migrations/007-recovery-code-lookup.js';
+import { integration } from './migrations/008-integration.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -124,6 +125,7 @@ class InCodeMigrations implements MigrationProvider {
       '005-attempt-budgets': attemptBudgets,
       '006-device-config': deviceConfig,
       '007-recovery-code-lookup': recoveryCodeLookup,
+      '008-integration': integration,
     };
   }
 }

@@ -187,6 +187,60 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface UserGroupsTable {
+  user_id: string;
+  /** A group name (lower-case letters, digits, `-`, `_`, `.`); the role is a group too, implicitly. */
+  name: string;
+  created_at: number;
+}
+
+/** An OpenID Connect client (relying party), served read-only to the OpenID Connect library. */
+export interface OidcClientsTable {
+  /** The client_id. */
+  id: string;
+  name: string;
+  /** Confidential clients: the secret, sealed under the master key; null for public clients. */
+  secret_sealed: string | null;
+  secret_key_id: string | null;
+  /** JSON arrays of exact URIs. */
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  public: number;
+  /** 1: a consent screen before the first grant (first-party clients skip it). */
+  third_party: number;
+  /** The lowest level the client accepts (`urn:mamori:aal2`, …), or null for any. */
+  min_acr: string | null;
+  /** JSON array of groups whose members may use the client; empty: everyone. */
+  allowed_groups: string;
+  created_at: number;
+}
+
+/** Every model the OpenID Connect library stores (sessions, grants, codes, tokens, interactions…), one row each. */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Token signing keys (ES256): published when made, signing from `signs_from`, retired when a newer one signs. */
+export interface SigningKeysTable {
+  /** The key id (`kid`). */
+  id: string;
+  alg: string;
+  public_jwk: string;
+  /** The private key (PKCS#8 DER), sealed under the master key. */
+  secret_sealed: string;
+  secret_key_id: string;
+  created_at: number;
+  signs_from: number;
+  retired_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -200,6 +254,10 @@ export interface Database {
   attempt_budgets: AttemptBudgetsTable;
   settings: SettingsTable;
   invitations: InvitationsTable;
+  user_groups: UserGroupsTable;
+  oidc_clients: OidcClientsTable;
+  oidc_payloads: OidcPayloadsTable;
+  signing_keys: SigningKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -211,3 +269,5 @@ export type MfaDevice = Selectable<MfaDevicesTable>;
 export type HardwareToken = Selectable<HardwareTokensTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
 export type AttemptBudget = Selectable<AttemptBudgetsTable>;
+export type OidcClient = Selectable<OidcClientsTable>;
+export type SigningKey = Selectable<SigningKeysTable>;

@@ -5,7 +5,7 @@ import type { Store } from './db.js';
 import type { Database } from './schema.js';
 
 /** The tables whose rows carry a secret sealed under the master key. */
-export type SealedTable = 'mfa_devices' | 'hardware_tokens';
+export type SealedTable = 'mfa_devices' | 'hardware_tokens' | 'oidc_clients' | 'signing_keys';
 
 export interface SealedSecret {
   id: string;

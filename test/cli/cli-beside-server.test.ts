@@ -42,7 +42,6 @@ describe('the CLI beside a loaded server on SQLite (real `mamori serve` process)
     MAMORI_MASTER_KEY: masterKey,
     // Every request comes from its own X-Forwarded-For address, so the per-address window (a
     // write of its own) is exercised without one address's budget refusing the whole load.
-    MAMORI_TRUST_PROXY: 'true',
   };
   const cliEnv = { MAMORI_DATA_DIR: dataDir, MAMORI_MASTER_KEY: masterKey, MAMORI_LOG_LEVEL: 'silent' };
   let proc: ServerProcess | undefined;

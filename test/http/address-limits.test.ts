@@ -4,7 +4,7 @@
  * once per window and address, never once per request. The sign-in per-address limit
  * (MAMORI_IP_FAILURE_LIMIT) is checked the same way.
  *
- * Every client address is simulated with X-Forwarded-For behind MAMORI_TRUST_PROXY=true, so each
+ * Every client address is simulated with X-Forwarded-For from loopback (a trusted proxy by default, MAMORI_TRUSTED_PROXIES), so each
  * test owns its addresses and the budgets of one do not leak into another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,6 @@ describe.each(databases)('per-address budgets ($name)', ({ name, skip }) => {
     server = await startServer({
       database: name,
       env: {
-        MAMORI_TRUST_PROXY: 'true',
         MAMORI_IP_FAILURE_LIMIT: String(IP_FAILURE_LIMIT),
         MAMORI_IP_FAILURE_WINDOW_MINUTES: String(IP_WINDOW_MINUTES),
       },

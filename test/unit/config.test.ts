@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,14 @@ describe('configuration', () => {
       [{ MAMORI_LOG_LEVEL: 'loud' }, 'MAMORI_LOG_LEVEL'],
       [{ MAMORI_MAIL_FROM: 'nobody' }, 'MAMORI_MAIL_FROM'],
       [{ MAMORI_METRICS_TOKEN: 'x'.repeat(31) }, 'MAMORI_METRICS_TOKEN'],
+      [{ MAMORI_TRUST_PROXY: 'true' }, 'MAMORI_TRUST_PROXY'],
+      [{ MAMORI_TRUSTED_PROXIES: '10.0.0.0/33' }, 'MAMORI_TRUSTED_PROXIES'],
+      [{ MAMORI_TRUSTED_PROXIES: 'proxy.local' }, 'MAMORI_TRUSTED_PROXIES'],
+      [{ MAMORI_TRUSTED_PROXIES: '10.0.0.1/8/1' }, 'MAMORI_TRUSTED_PROXIES'],
+      [{ MAMORI_COOKIE_DOMAIN: 'example..com', MAMORI_PUBLIC_URL: 'https://id.example.com' }, 'MAMORI_COOKIE_DOMAIN'],
+      [{ MAMORI_COOKIE_DOMAIN: 'other.com', MAMORI_PUBLIC_URL: 'https://id.example.com' }, 'MAMORI_COOKIE_DOMAIN'],
+      [{ MAMORI_COOKIE_DOMAIN: 'ample.com', MAMORI_PUBLIC_URL: 'https://id.example.com' }, 'MAMORI_COOKIE_DOMAIN'],
+      [{ MAMORI_CONFIG: '/nonexistent/mamori.yaml' }, 'MAMORI_CONFIG'],
     ];
     for (const [env, name] of cases) {
       let caught: unknown;
@@ -67,5 +75,46 @@ describe('configuration', () => {
       ipFailureLimit: 100,
       mfaLockMinutes: 0,
     });
+  });
+
+  it('refuses MAMORI_TRUST_PROXY with a message naming MAMORI_TRUSTED_PROXIES', () => {
+    expect(() => loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_TRUST_PROXY: 'false' })).toThrow(/MAMORI_TRUSTED_PROXIES/);
+  });
+
+  it('trusts loopback proxies by default, and exactly the listed ones when given', () => {
+    expect(loadConfig({ MAMORI_DATA_DIR: dir }).trustedProxies).toEqual(['127.0.0.1/32', '::1/128']);
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7 ,fd00::/8' }).trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.7', 'fd00::/8']);
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_TRUSTED_PROXIES: '' }).trustedProxies).toEqual([]);
+  });
+
+  it('takes a cookie domain the public host is under', () => {
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_PUBLIC_URL: 'https://id.example.com', MAMORI_COOKIE_DOMAIN: '.Example.com' }).cookieDomain).toBe('example.com');
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_PUBLIC_URL: 'https://example.com', MAMORI_COOKIE_DOMAIN: 'example.com' }).cookieDomain).toBe('example.com');
+    expect(loadConfig({ MAMORI_DATA_DIR: dir }).cookieDomain).toBeUndefined();
+  });
+
+  it('reads MAMORI_CONFIG as YAML or JSON; the environment wins; unknown keys and secrets are refused', () => {
+    const yaml = path.join(dir, 'mamori.yaml');
+    writeFileSync(yaml, 'publicUrl: https://id.example.com\nport: 9000\ntrustedProxies: [10.0.0.0/8]\nforwardAuth:\n  defaultPolicy: deny\n');
+    const fromFile = loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_CONFIG: yaml });
+    expect(fromFile.publicUrl).toBe('https://id.example.com');
+    expect(fromFile.port).toBe(9000);
+    expect(fromFile.trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(fromFile.file.forwardAuth).toEqual({ defaultPolicy: 'deny' });
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_CONFIG: yaml, MAMORI_PORT: '9100' }).port).toBe(9100);
+
+    const json = path.join(dir, 'mamori.json');
+    writeFileSync(json, JSON.stringify({ cookieDomain: 'example.com', publicUrl: 'https://id.example.com' }));
+    expect(loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_CONFIG: json }).cookieDomain).toBe('example.com');
+
+    for (const [body, message] of [
+      ['masterKey: abc\n', /unknown setting "masterKey"/],
+      ['port: [1, 2]\n', /"port" must be/],
+      ['- a\n- b\n', /mapping/],
+      ['a: [unclosed\n', /not valid YAML/],
+    ] as const) {
+      writeFileSync(yaml, body);
+      expect(() => loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_CONFIG: yaml })).toThrow(message);
+    }
   });
 });

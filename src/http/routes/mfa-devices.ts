@@ -17,7 +17,7 @@ import { DEVICE_LIMIT } from '../../store/devices.js';
 import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentAuthForAssigning, requireRecentSecondFactor, requireSession } from '../auth.js';
-import { setSessionCookie } from '../cookies.js';
+import { sessionCookieSettings, setSessionCookie } from '../cookies.js';
 import { Code, Empty, Id, Name, SessionSchema } from './schemas.js';
 
 const CodePair = { code1: Code, code2: Code };
@@ -31,7 +31,7 @@ export function secondFactorBody(factors: readonly Factor[]): TSchema {
 const typedCodes = { statuses: { invalid_code: 400 } } as const;
 
 export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
-  const secure = s.config.publicUrl.startsWith('https:');
+  const sessionCookie = sessionCookieSettings(s.config);
   const factors = s.methods.factors;
   return async (app) => {
     // A session that must assign a device first may use these: it has no other way to get a device.
@@ -58,7 +58,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
         await requireRecentAuthForAssigning(s, auth);
         const r = await startAssignment(s, auth.user, auth.session, assignment, req.body as Record<string, unknown>, callerOf(req));
         if ('pending' in r) return reply.code(201).send(r.pending);
-        if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
+        if (r.sessionToken) setSessionCookie(reply, r.sessionToken, sessionCookie);
         return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
       });
     }
@@ -71,7 +71,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
         async (req, reply) => {
           const auth = await requireSession(s, req, assigning);
           const r = await activateDevice(s, auth.user, auth.session, req.params.id, req.body as Record<string, unknown>, callerOf(req));
-          if (r.sessionToken) setSessionCookie(reply, r.sessionToken, secure);
+          if (r.sessionToken) setSessionCookie(reply, r.sessionToken, sessionCookie);
           return { device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) };
         },
       );
@@ -115,7 +115,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.post('/api/v1/me/step-up', { schema: { body: secondFactorBody(factors.all), response: { 200: Type.Object({ session: SessionSchema }) } } }, async (req, reply) => {
       const auth = await requireSession(s, req, steppingUp);
       const r = await stepUp(s, auth.user, auth.session, req.body as { method: string } & Record<string, unknown>, callerOf(req));
-      setSessionCookie(reply, r.token, secure);
+      setSessionCookie(reply, r.token, sessionCookie);
       return { session: r.view };
     });
 

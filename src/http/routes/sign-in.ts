@@ -13,7 +13,7 @@ import { sessionView } from '../../flows/session-view.js';
 import { signOut } from '../../flows/sessions.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
-import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, setSessionCookie, setSignInCookie } from '../cookies.js';
+import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, sessionCookieSettings, setSessionCookie, setSignInCookie } from '../cookies.js';
 import { Code, Email, Empty, Password, SessionSchema } from './schemas.js';
 import { secondFactorBody } from './mfa-devices.js';
 
@@ -31,6 +31,7 @@ const StepAnswer = Type.Object({
 
 export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
   const secure = s.config.publicUrl.startsWith('https:');
+  const sessionCookie = sessionCookieSettings(s.config);
 
   /** Translates a step's result into cookies and the contract's answer. */
   function answer(reply: FastifyReply, r: SignInResult) {
@@ -39,7 +40,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
       return r.status === 'mfa_required' ? { status: r.status, methods: r.methods } : { status: r.status };
     }
     clearSignInCookie(reply, secure);
-    setSessionCookie(reply, r.sessionToken, secure);
+    setSessionCookie(reply, r.sessionToken, sessionCookie);
     return { status: r.status, session: r.session };
   }
 
@@ -92,7 +93,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post('/api/v1/sign-out', async (req, reply) => {
       await signOut(s, readCookie(req, SESSION_COOKIE), callerOf(req));
-      clearSessionCookie(reply, secure);
+      clearSessionCookie(reply, sessionCookie);
       return reply.code(204).send();
     });
 
