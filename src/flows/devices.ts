@@ -84,7 +84,7 @@ async function completeAssignment(
   user: User,
   session: Session,
   deviceId: string,
-  amr: string[],
+  proved: { amr: string[]; phishingResistant?: boolean },
   backupSet: { codes: string[]; hashes: string[] } | undefined,
   caller: Caller,
 ) {
@@ -99,8 +99,8 @@ async function completeAssignment(
   if (first && backupSet) await backup.store(trx, user.id, backupSet);
   const now = s.clock.now();
   // The assignment proved possession (fresh codes, a fresh assertion): the session now carries a second factor.
-  const raisedAmr = [...new Set([...(JSON.parse(session.amr) as string[]), ...amr, 'mfa'])];
-  const token = await s.sessions.within(trx).raise(session.id, { aal: 2, amr: raisedAmr, mfaVerifiedAt: now, mfaSetupOnly: false }, now);
+  const raisedAmr = [...new Set([...(JSON.parse(session.amr) as string[]), ...proved.amr, 'mfa'])];
+  const token = await s.sessions.within(trx).raise(session.id, { aal: 2, amr: raisedAmr, mfaVerifiedAt: now, mfaSetupOnly: false, phishingResistant: proved.phishingResistant === true }, now);
   const ended = await s.sessions.within(trx).revokeAll(user.id, now, session.id);
   const cancelled = await s.signIns.within(trx).cancelOpen(user.id, now);
   await audit(s, 'mfa_device_assigned', user, caller, { deviceId: device.id, type: device.type, name: device.name, otherSessionsEnded: ended, pendingSignInsEnded: cancelled }, trx);
@@ -155,7 +155,7 @@ async function assignActive(s: DevicePorts, user: User, session: Session, assign
         await s.users.within(trx).lockRow(user.id);
         if (assigned.claim && !(await assigned.claim(trx))) fail('token_in_use', 'This token is assigned to someone else');
         await s.devices.within(trx).insert(assigned.device);
-        return completeAssignment(s, trx, user, session, id, assigned.amr, backupSet, caller);
+        return completeAssignment(s, trx, user, session, id, assigned, backupSet, caller);
       });
     } catch (err) {
       // The unique lookup key settles a race between two users registering one credential.
@@ -182,7 +182,7 @@ export async function activateDevice(s: DevicePorts, user: User, session: Sessio
   const made = await s.store.db.transaction().execute(async (trx) => {
     await s.users.within(trx).lockRow(user.id);
     if (!(await s.devices.within(trx).activate(id, proved.counter, now, now - PENDING_TTL_MS))) fail('not_found', 'No pending MFA device with this id (it may have expired)');
-    return completeAssignment(s, trx, user, session, id, proved.amr, backupSet, caller);
+    return completeAssignment(s, trx, user, session, id, proved, backupSet, caller);
   });
   return announce(s, user, made);
 }

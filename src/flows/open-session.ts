@@ -13,6 +13,8 @@ export interface Level {
   aal: number;
   amr: string[];
   mfaVerified: boolean;
+  /** The second factor (or the passwordless credential) was a passkey or security key. */
+  phishingResistant?: boolean;
 }
 
 export interface OpenedSession {
@@ -60,6 +62,7 @@ export async function openSessionIn(
     passwordChangeOnly: passwordChange,
     now,
     mfaVerifiedAt: level.mfaVerified ? now : null,
+    phrVerifiedAt: level.phishingResistant ? now : null,
     ip: caller.ip,
     userAgent: caller.userAgent,
   });

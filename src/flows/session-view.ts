@@ -1,9 +1,12 @@
 import type { Session, User } from '../store/schema.js';
+import { sessionLevel, type Acr } from './levels.js';
 
 export interface SessionView {
   user: { id: string; email: string; name: string; role: 'admin' | 'user' };
   aal: number;
   amr: string[];
+  /** The level as the OpenID Connect `acr` (`urn:mamori:phr` after a passkey or security key). */
+  acr: Acr;
   signedInAt: string;
   mfaVerifiedAt: string | null;
   expiresAt: string;
@@ -19,6 +22,7 @@ export function sessionView(session: Session, user: User, idleMs: number): Sessi
     user: { id: user.id, email: user.email, name: user.name, role: user.role },
     aal: session.aal,
     amr: JSON.parse(session.amr) as string[],
+    acr: sessionLevel(session).acr,
     signedInAt: iso(session.signed_in_at),
     mfaVerifiedAt: session.mfa_verified_at === null ? null : iso(session.mfa_verified_at),
     // Whichever comes first: the absolute limit or the idle limit from the last request.

@@ -140,7 +140,7 @@ export async function signInWithSecondFactor(s: SignInPorts, signInToken: string
     onClosed: (trx) => s.signIns.within(trx).expire(transaction.id, s.clock.now()),
     onSuccess: async (trx, proof, events) => {
       const amr = [...new Set([...(JSON.parse(transaction.amr) as string[]), ...proof.amr, 'mfa'])];
-      const session = await openSessionIn(s, trx, user, { aal: 2, amr, mfaVerified: true }, caller, { completing: transaction.id, setupRequired: false, events });
+      const session = await openSessionIn(s, trx, user, { aal: 2, amr, mfaVerified: true, phishingResistant: proof.phishingResistant === true }, caller, { completing: transaction.id, setupRequired: false, events });
       if (!session) fail('invalid_code', 'This sign-in is already complete; start again');
       return session;
     },
@@ -198,5 +198,5 @@ export async function signInPasswordless(s: SignInPorts, body: Record<string, un
   await attempt.succeed();
   const user = await s.users.findById(result.userId);
   if (!user || user.disabled) fail('invalid_credentials', 'The passkey was not accepted');
-  return opened((await openSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true }, caller))!);
+  return opened((await openSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true, phishingResistant: result.phishingResistant }, caller))!);
 }

@@ -17,7 +17,7 @@ export async function stepUp(s: StepUpPorts, user: User, session: Session, body:
       const now = s.clock.now();
       const amr = [...new Set([...(JSON.parse(session.amr) as string[]), ...proof.amr, 'mfa'])];
       const sessions = s.sessions.within(trx);
-      const token = await sessions.raise(session.id, { aal: 2, amr, mfaVerifiedAt: now, mfaSetupOnly: false }, now);
+      const token = await sessions.raise(session.id, { aal: 2, amr, mfaVerifiedAt: now, mfaSetupOnly: false, phishingResistant: proof.phishingResistant === true }, now);
       if (!token) fail('unauthenticated');
       const raised = (await sessions.find(session.id))!;
       for (const event of events) await s.audit.append(event, trx);

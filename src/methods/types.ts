@@ -21,6 +21,8 @@ export interface Caller {
 /** What a verified second factor contributes to the session (RFC 8176 `amr` values). */
 export interface VerifiedFactor {
   amr: string[];
+  /** A passkey or security key: bound to the origin, so a phishing site cannot relay it. */
+  phishingResistant?: boolean;
   deviceId?: string;
   deviceName?: string;
 }
@@ -56,6 +58,7 @@ export interface FieldUi {
 export interface AssignedDevice {
   device: NewDevice;
   amr: string[];
+  phishingResistant?: boolean;
   /** Work in the assigning transaction beyond storing the row (claiming an inventory token, say); false: refused. */
   claim?(trx: Transaction<Database>): Promise<boolean>;
 }
@@ -134,7 +137,7 @@ export interface Passwordless {
   readonly body: TSchema;
   options(): Promise<unknown>;
   /** The verified owner, or a refusal reason (always audited). */
-  signIn(body: Record<string, unknown>): Promise<{ userId: string; amr: string[] } | { refused: string }>;
+  signIn(body: Record<string, unknown>): Promise<{ userId: string; amr: string[]; phishingResistant: boolean } | { refused: string }>;
 }
 
 /** What a factor may use; each takes what it needs. */

@@ -35,6 +35,8 @@ export interface SessionsTable {
   created_at: number;
   signed_in_at: number;
   mfa_verified_at: number | null;
+  /** When a phishing-resistant factor (a passkey or security key) last proved the user in this session. */
+  phr_verified_at: number | null;
   last_seen_at: number;
   expires_at: number;
   revoked_at: number | null;

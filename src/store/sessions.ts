@@ -31,6 +31,7 @@ export class SessionRepository {
     passwordChangeOnly?: boolean;
     now: number;
     mfaVerifiedAt: number | null;
+    phrVerifiedAt?: number | null;
     ip: string | null;
     userAgent: string | null;
   }): Promise<{ token: string; session: Session }> {
@@ -46,6 +47,7 @@ export class SessionRepository {
       created_at: s.now,
       signed_in_at: s.now,
       mfa_verified_at: s.mfaVerifiedAt,
+      phr_verified_at: s.phrVerifiedAt ?? null,
       last_seen_at: s.now,
       expires_at: s.now + this.limits.absoluteMs,
       revoked_at: null,
@@ -118,7 +120,7 @@ export class SessionRepository {
    */
   async raise(
     id: string,
-    changes: { aal: number; amr: string[]; mfaVerifiedAt: number; mfaSetupOnly: boolean },
+    changes: { aal: number; amr: string[]; mfaVerifiedAt: number; mfaSetupOnly: boolean; phishingResistant?: boolean },
     now: number,
   ): Promise<string | undefined> {
     const token = newToken();
@@ -130,6 +132,7 @@ export class SessionRepository {
         amr: JSON.stringify(changes.amr),
         mfa_verified_at: changes.mfaVerifiedAt,
         mfa_setup_only: changes.mfaSetupOnly ? 1 : 0,
+        ...(changes.phishingResistant ? { phr_verified_at: changes.mfaVerifiedAt } : {}),
         last_seen_at: now,
       })
       .where('id', '=', id)

@@ -10,6 +10,7 @@ export const SessionSchema = Type.Object({
   user: Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), role: Type.String() }),
   aal: Type.Integer(),
   amr: Type.Array(Type.String()),
+  acr: Type.String(),
   signedInAt: Type.String(),
   mfaVerifiedAt: Type.Union([Type.String(), Type.Null()]),
   expiresAt: Type.String(),

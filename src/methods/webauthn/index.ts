@@ -259,6 +259,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
         active: {
           device: { id: newId(), user_id: ctx.user.id, type: 'webauthn', name: String(body.name), status: 'active', created_at: ctx.now, activated_at: ctx.now, counter: created.signCount, lookup_key: created.credentialId, config: JSON.stringify(config) },
           amr: amrOf(config, created.userVerified),
+          phishingResistant: true,
         },
       };
     },
@@ -276,7 +277,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
         const owner = await users.findById(device.user_id);
         const handle = response.response?.userHandle;
         if (!owner || typeof handle !== 'string' || handle !== owner.webauthn_user_handle) throw new WebauthnError('user_handle');
-        return { userId: owner.id, amr: amrOf(config, userVerified) };
+        return { userId: owner.id, amr: amrOf(config, userVerified), phishingResistant: true };
       } catch (err) {
         if (err instanceof WebauthnError) return { refused: err.reason };
         throw err;
@@ -304,7 +305,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
       try {
         const { device, config, userVerified } = await assert(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user, input.credential as AuthenticationResponseJSON, false);
         // Already single-use: the challenge was deleted and the signature counter moved by one statement each.
-        return { amr: amrOf(config, userVerified), deviceId: device.id, deviceName: device.name, consume: async () => true };
+        return { amr: amrOf(config, userVerified), phishingResistant: true, deviceId: device.id, deviceName: device.name, consume: async () => true };
       } catch (err) {
         if (err instanceof WebauthnError) return null;
         throw err;

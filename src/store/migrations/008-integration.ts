@@ -7,6 +7,10 @@ import type { Kysely } from 'kysely';
  */
 export const integration = {
   async up(db: Kysely<unknown>): Promise<void> {
+    // Phishing resistance cannot be read off `amr` (a hardware OTP token is `hwk` too): the session
+    // records when a passkey or security key last proved the user.
+    await db.schema.alterTable('sessions').addColumn('phr_verified_at', 'bigint').execute();
+
     await db.schema
       .createTable('user_groups')
       .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
