@@ -5,6 +5,7 @@
  */
 const problems = {
   validation_failed: [400, 'The request is not valid'],
+  invalid_return: [400, 'The return address is not allowed'],
   invalid_code: [401, 'The code is not valid'],
   invalid_credentials: [401, 'The email or password is not correct'],
   invalid_setup_token: [403, 'The setup token is not valid'],

@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import { errorHandler, sendProblem, toProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { factorRoutes } from './routes/factors.js';
+import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
 import { mfaDeviceRoutes } from './routes/mfa-devices.js';
@@ -15,6 +16,8 @@ import { setupRoutes } from './routes/setup.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { testClockRoutes } from './routes/test-clock.js';
 import { webRoutes } from '../web/routes.js';
+import { OidcProvider } from '../oidc/provider.js';
+import { mountOidc, oidcRoutes } from './routes/oidc.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -114,6 +117,9 @@ export async function buildApp(s: Services) {
     req.routeOptions.config.rawBody ? done(null, body) : done(new MamoriError('unsupported_media_type'), undefined),
   );
 
+  const oidc = new OidcProvider(s);
+  await mountOidc(app, s, oidc);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -155,7 +161,9 @@ export async function buildApp(s: Services) {
   await app.register(mfaDeviceRoutes(s));
   await app.register(factorRoutes(s));
   await app.register(adminRoutes(s));
+  await app.register(forwardAuthRoutes(s));
   await app.register(webRoutes(s));
+  await app.register(oidcRoutes(s, oidc));
   if (s.config.testClock) await app.register(testClockRoutes(s));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
