@@ -16,8 +16,6 @@ import { setupRoutes } from './routes/setup.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { testClockRoutes } from './routes/test-clock.js';
 import { webRoutes } from '../web/routes.js';
-import { OidcProvider } from '../oidc/provider.js';
-import { mountOidc, oidcRoutes } from './routes/oidc.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -117,9 +115,6 @@ export async function buildApp(s: Services) {
     req.routeOptions.config.rawBody ? done(null, body) : done(new MamoriError('unsupported_media_type'), undefined),
   );
 
-  const oidc = new OidcProvider(s);
-  await mountOidc(app, s, oidc);
-
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -163,7 +158,6 @@ export async function buildApp(s: Services) {
   await app.register(adminRoutes(s));
   await app.register(forwardAuthRoutes(s));
   await app.register(webRoutes(s));
-  await app.register(oidcRoutes(s, oidc));
   if (s.config.testClock) await app.register(testClockRoutes(s));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
