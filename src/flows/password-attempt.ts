@@ -1,7 +1,8 @@
 import { fail } from '../errors.js';
 import { hmacHex } from '../crypto/tokens.js';
+import { importedFormat } from '../methods/password/legacy.js';
 import type { Caller } from '../methods/types.js';
-import { isRefusal, type PasswordSubject } from '../regulation/index.js';
+import { isRefusal, type Attempt, type PasswordSubject } from '../regulation/index.js';
 import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { User } from '../store/schema.js';
@@ -11,6 +12,32 @@ import { refuseAddress, retryLater } from './refusals.js';
 /** Unknown emails keep a budget of their own under an HMAC of the address, never the address itself. */
 export function unknownEmailKey(s: Pick<Services, 'box'>, email: string): string {
   return hmacHex(s.box.deriveKey('ghost-account'), email.trim().toLowerCase());
+}
+
+/**
+ * The right password against an imported hash (bcrypt, scrypt, PBKDF2…) or argon2id with older
+ * parameters: the account moves to today's argon2id, in the transaction that settles the attempt,
+ * so the success and the new hash commit together with their audit event. The new hash is
+ * computed before the transaction opens (no lock is held through argon2id), and written only
+ * over the hash that was checked: of two sign-ins racing here, one re-hashes and is audited.
+ */
+async function rehash(
+  s: Pick<Services, 'audit' | 'hasher' | 'store' | 'users'>,
+  user: User,
+  password: string,
+  attempt: Attempt,
+  caller: Caller,
+): Promise<void> {
+  const old = user.password_hash!;
+  const fresh = await s.hasher.hash(password);
+  const replaced = await s.store.db.transaction().execute(async (trx) => {
+    await attempt.succeed(trx);
+    if (!(await s.users.within(trx).replacePasswordHash(user.id, old, fresh))) return false;
+    await s.audit.append({ type: 'password_rehashed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { from: importedFormat(old) ?? 'argon2id', to: 'argon2id' } }, trx);
+    return true;
+  });
+  // The caller's copy of the row follows it, so nothing further along re-hashes the same password.
+  if (replaced) user.password_hash = fresh;
 }
 
 const lockedDetail = 'Too many failed sign-ins; an administrator must unlock the account';
@@ -23,7 +50,7 @@ const lockedDetail = 'Too many failed sign-ins; an administrator must unlock the
  * failures before this success; throws on a refusal or a wrong password.
  */
 export async function attemptPassword(
-  s: Pick<Services, 'box' | 'regulator' | 'metrics' | 'audit' | 'hasher' | 'store' | 'clock'> & Parameters<typeof notify>[0],
+  s: Pick<Services, 'box' | 'regulator' | 'metrics' | 'audit' | 'hasher' | 'store' | 'clock' | 'users'> & Parameters<typeof notify>[0],
   user: User | undefined,
   email: string,
   password: string,
@@ -41,7 +68,9 @@ export async function attemptPassword(
   }
   const ok = await s.hasher.verify(user?.password_hash ?? null, password);
   if (user && ok) {
-    await attempt.succeed();
+    // A password change replaces the hash a moment later anyway; only a sign-in re-hashes.
+    if (eventType === 'sign_in_failed' && s.hasher.needsRehash(user.password_hash!)) await rehash(s, user, password, attempt, caller);
+    else await attempt.succeed();
     return { previousFailures: attempt.failuresBefore('password') };
   }
 

@@ -2,11 +2,42 @@ import { randomBytes } from 'node:crypto';
 import { newId } from '../crypto/tokens.js';
 import type { Store } from './db.js';
 import { sql, type Transaction } from 'kysely';
+import { batches } from './batches.js';
 import type { Database, User, UserUpdate } from './schema.js';
 
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFKC').toLowerCase();
 }
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: 'admin' | 'user';
+  locale: 'en' | 'ja';
+  passwordHash: string | null;
+  now: number;
+  disabled?: boolean;
+}
+
+/** The row of a new user: a fresh id and WebAuthn user handle, the email normalised. */
+export function newUserRow(u: NewUser): User {
+  return {
+    id: newId(),
+    email: normalizeEmail(u.email),
+    name: u.name,
+    role: u.role,
+    locale: u.locale,
+    password_hash: u.passwordHash,
+    password_changed_at: u.passwordHash ? u.now : null,
+    disabled: u.disabled ? 1 : 0,
+    created_at: u.now,
+    last_sign_in_at: null,
+    webauthn_user_handle: randomBytes(64).toString('base64url'),
+    force_password_change: 0,
+  };
+}
+
+const USER_COLUMNS = 12;
 
 export class UserRepository {
   constructor(private readonly store: Store) {}
@@ -20,34 +51,39 @@ export class UserRepository {
     return new UserRepository({ ...this.store, db: trx });
   }
 
-  async create(u: {
-    email: string;
-    name: string;
-    role: 'admin' | 'user';
-    locale: 'en' | 'ja';
-    passwordHash: string | null;
-    now: number;
-  }): Promise<User> {
-    const row = {
-      id: newId(),
-      email: normalizeEmail(u.email),
-      name: u.name,
-      role: u.role,
-      locale: u.locale,
-      password_hash: u.passwordHash,
-      password_changed_at: u.passwordHash ? u.now : null,
-      disabled: 0,
-      created_at: u.now,
-      last_sign_in_at: null,
-      webauthn_user_handle: randomBytes(64).toString('base64url'),
-      force_password_change: 0,
-    };
+  async create(u: NewUser): Promise<User> {
+    const row = newUserRow(u);
     await this.db.insertInto('users').values(row).execute();
     return row;
   }
 
+  /**
+   * Many users in multi-row INSERTs, inside the caller's one transaction (all of them or none).
+   * Each statement stays under the driver's bound-parameter limit (SQLite 32 766, PostgreSQL
+   * 65 535); a few thousand rows a statement is what makes 100 000 users take seconds, not minutes.
+   */
+  async insertMany(trx: Transaction<Database>, rows: readonly User[]): Promise<void> {
+    for (const batch of batches(rows, this.store.dialect, USER_COLUMNS)) await trx.insertInto('users').values(batch).execute();
+  }
+
+  /** Which of these (normalised) emails already belong to a user, in as few statements as the parameter limit allows. */
+  async existingEmails(emails: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const batch of batches(emails, this.store.dialect, 1)) {
+      const rows = await this.db.selectFrom('users').select('email').where('email', 'in', batch).execute();
+      for (const r of rows) found.push(r.email);
+    }
+    return found;
+  }
+
+  /** Replaces the password hash only while it is still `expected` (a re-hash racing a password change loses). */
+  async replacePasswordHash(id: string, expected: string, next: string): Promise<boolean> {
+    const r = await this.db.updateTable('users').set({ password_hash: next }).where('id', '=', id).where('password_hash', '=', expected).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** Inserts only while the table is empty, so two racing setup requests make one administrator. */
-  async createFirst(trx: Transaction<Database>, u: Parameters<UserRepository['create']>[0]): Promise<User | null> {
+  async createFirst(trx: Transaction<Database>, u: NewUser): Promise<User | null> {
     // Two transactions could both see no user and both insert: take the write lock first. On
     // PostgreSQL an advisory lock; on SQLite a write as the first statement, so a second process
     // waits (busy timeout) instead of failing on a stale read snapshot.

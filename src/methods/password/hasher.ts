@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { isImportedHash, verifyImportedHash } from './legacy.js';
 import { normalizePassword } from './policy.js';
 
 /** OWASP's argon2id minimum (m=19 MiB, t=2, p=1). Raising these rehashes users at their next sign-in. */
@@ -31,13 +32,17 @@ export class PasswordHasher {
   }
 
   async verify(stored: string | null, password: string): Promise<boolean> {
+    // A hash kept from another system at import is checked as that system checks it (legacy.ts).
+    if (stored !== null && isImportedHash(stored)) return this.#gate(() => verifyImportedHash(stored, password));
     // An unknown user is checked against a dummy hash of the same cost, so timing doesn't tell.
     const target = stored ?? (await (this.#dummy ??= hash('mamori-dummy-password', ARGON2_PARAMS)));
     const ok = await this.#gate(() => verify(target, normalizePassword(password)).catch(() => false));
     return stored !== null && ok;
   }
 
+  /** True for anything but argon2id with today's parameters: imported hashes, older settings. */
   needsRehash(stored: string): boolean {
+    if (isImportedHash(stored)) return true;
     const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
     return (
       !m ||

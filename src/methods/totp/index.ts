@@ -32,6 +32,12 @@ const OtpConfig = Type.Object({
 });
 type OtpConfig = Static<typeof OtpConfig>;
 
+/** The config document of an authenticator-app device (assigned in the console or imported with its seed): no drift learned yet. */
+export function appDeviceConfig(p: Pick<OtpConfig, 'algorithm' | 'digits' | 'period'>): string {
+  const config: OtpConfig = { v: 1, otpKind: 'totp', algorithm: p.algorithm, digits: p.digits, period: p.period, t0: 0, drift: 0 };
+  return JSON.stringify(config);
+}
+
 function configOf(d: Pick<MfaDevice, 'id' | 'config'>): OtpConfig {
   const parsed: unknown = JSON.parse(d.config);
   if (!Value.Check(OtpConfig, parsed)) throw new Error(`MFA device ${d.id}: OTP configuration does not match its schema`);
@@ -107,10 +113,10 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
       const secret = randomBytes(TOTP_SECRET_BYTES);
       const sealed = box.seal(secret, `mfa-device:${id}`);
       // Apps get SHA1 / 6 digits / 30 s only: Google Authenticator ignores anything else.
-      const config: OtpConfig = { v: 1, otpKind: 'totp', algorithm: 'SHA1', digits: 6, period: 30, t0: 0, drift: 0 };
+      const config = appDeviceConfig({ algorithm: 'SHA1', digits: 6, period: 30 });
       const uri = otpauthUri({ type: 'totp', issuer: deps.issuer(), account: ctx.user.email, secret, algorithm: 'SHA1', digits: 6, period: 30 });
       return {
-        pending: { id, user_id: ctx.user.id, type: 'totp', name: String(body.name), status: 'pending', created_at: ctx.now, secret_sealed: sealed.value, secret_key_id: sealed.keyId, config: JSON.stringify(config) },
+        pending: { id, user_id: ctx.user.id, type: 'totp', name: String(body.name), status: 'pending', created_at: ctx.now, secret_sealed: sealed.value, secret_key_id: sealed.keyId, config },
         // The only time the secret leaves the server.
         answer: { secret: base32Encode(secret), otpauthUri: uri, qrCodeSvg: await (await import('qrcode')).default.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) },
       };
