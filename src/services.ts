@@ -24,9 +24,14 @@ import { InvitationRepository } from './store/invitations.js';
 import { ChallengeRepository } from './store/challenges.js';
 import { DeviceReportRepository } from './store/device-reports.js';
 import { SealedSecretRepository } from './store/sealed-secrets.js';
+import { RecoveryRequestRepository } from './store/recovery-requests.js';
+import { KnownBrowserRepository } from './store/known-browsers.js';
 import type { MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
 import { GroupRepository } from './store/groups.js';
+import { OidcClientRepository } from './store/oidc-clients.js';
+import { OidcPayloadRepository } from './store/oidc-payloads.js';
+import { SharedSecrets } from './store/sealed-settings.js';
 import { SigningKeyRepository } from './store/signing-keys.js';
 import { SigningKeyRing } from './flows/signing-keys.js';
 
@@ -55,10 +60,19 @@ export interface Services {
   /** Everyone's devices at once, for the administrators' views. */
   deviceReports: DeviceReportRepository;
   sealedSecrets: SealedSecretRepository;
+  /** "I lost my MFA devices" requests and their cooling-off (src/flows/lost-devices.ts). */
+  recoveryRequests: RecoveryRequestRepository;
+  /** Browsers each user signed in from (src/flows/known-browsers.ts). */
+  knownBrowsers: KnownBrowserRepository;
   metrics: Metrics;
   groups: GroupRepository;
   /** The keys that sign ID tokens and forward-auth identity tokens (shared by every instance through the store). */
   signingKeys: SigningKeyRing;
+  oidcClients: OidcClientRepository;
+  /** What the OpenID Connect library stores (src/oidc/adapter.ts). */
+  oidcPayloads: OidcPayloadRepository;
+  /** Random secrets every instance shares, sealed in the store. */
+  sharedSecrets: SharedSecrets;
   close(): Promise<void>;
 }
 
@@ -164,9 +178,14 @@ export async function createServices(
     challenges,
     deviceReports: new DeviceReportRepository(store),
     sealedSecrets: new SealedSecretRepository(store),
+    recoveryRequests: new RecoveryRequestRepository(store),
+    knownBrowsers: new KnownBrowserRepository(store),
     metrics,
     groups: new GroupRepository(store),
     signingKeys,
+    oidcClients: new OidcClientRepository(store),
+    oidcPayloads: new OidcPayloadRepository(store),
+    sharedSecrets: new SharedSecrets(store),
     async close() {
       await mailer.close();
       await store.close();

@@ -15,7 +15,7 @@ const SEALED: ReadonlyArray<{ table: SealedTable; aad: (id: string) => string }>
  * UPDATE on the old key id, so a concurrent rotation or a crash halfway leaves every row readable.
  */
 export async function rotateSecrets(
-  s: Pick<Services, 'box' | 'sealedSecrets' | 'audit'>,
+  s: Pick<Services, 'box' | 'sealedSecrets' | 'audit' | 'sharedSecrets'>,
   box: SecretBox = s.box,
 ): Promise<{ devices: number; tokens: number; auditKey: boolean }> {
   const counts: number[] = [];
@@ -32,6 +32,7 @@ export async function rotateSecrets(
   const [devices = 0, tokens = 0] = counts;
   // The audit key itself stays the same (so every keyed row still verifies); only its seal changes.
   const auditKey = await s.sealedSecrets.resealAuditKey(box);
+  await s.sharedSecrets.reseal(box);
   await s.audit.append({ type: 'master_key_rotated', actor: 'cli', detail: { keyId: box.currentKeyId, devices, tokens, auditKey } });
   return { devices, tokens, auditKey };
 }

@@ -55,6 +55,13 @@ export class FactorRegistry {
     return this.ofDeviceType(deviceType)?.assignments.find((a) => a.deviceType === deviceType);
   }
 
+  /** The highest level the user's devices can reach: 1 (none), 2 (a second factor), 3 (a phishing-resistant one). */
+  async reachable(userId: string): Promise<1 | 2 | 3> {
+    const ids = await this.assigned(userId);
+    if (ids.some((id) => this.get(id)?.phishingResistant === true)) return 3;
+    return ids.length > 0 ? 2 : 1;
+  }
+
   /** Active second factors of a user, in the registry's order. */
   async assigned(userId: string): Promise<string[]> {
     const ids: string[] = [];

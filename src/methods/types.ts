@@ -103,6 +103,8 @@ export interface Factor {
    * lock an attacker provoked with wrong codes doesn't shut out the owner's security key.
    */
   readonly guessable: boolean;
+  /** True for proofs bound to the origin (passkeys, security keys): they reach `urn:mamori:phr`. */
+  readonly phishingResistant?: boolean;
   /** The device types this factor holds (none for recovery codes). */
   readonly deviceTypes: readonly string[];
   /** Fields of the sign-in / step-up body besides `method`. */

@@ -288,6 +288,7 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
   const factor: Factor & { passwordless: Passwordless } = {
     id: 'webauthn',
     guessable: false,
+    phishingResistant: true,
     deviceTypes: ['webauthn'],
     proofFields: { credential: Credential },
     ui: {

@@ -1,0 +1,81 @@
+import type { Store } from './db.js';
+
+export interface StoredPayload {
+  payload: string;
+  consumedAt: number | null;
+}
+
+/**
+ * Every model the OpenID Connect library keeps (sessions, interactions, grants, codes, tokens…)
+ * in one table keyed by (model, id), with the few fields it looks rows up by. Expired rows are
+ * never returned and are swept by housekeeping.
+ */
+export class OidcPayloadRepository {
+  constructor(private readonly store: Store) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  async upsert(row: { model: string; id: string; payload: string; expiresAt: number | null; grantId: string | null; uid: string | null; userCode: string | null }): Promise<void> {
+    const values = {
+      model: row.model,
+      id: row.id,
+      payload: row.payload,
+      grant_id: row.grantId,
+      uid: row.uid,
+      user_code: row.userCode,
+      expires_at: row.expiresAt,
+      consumed_at: null,
+    };
+    await this.db
+      .insertInto('oidc_payloads')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['model', 'id']).doUpdateSet({ payload: values.payload, grant_id: values.grant_id, uid: values.uid, user_code: values.user_code, expires_at: values.expires_at }),
+      )
+      .execute();
+  }
+
+  private live(now: number) {
+    return this.db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at'])
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+  }
+
+  async find(model: string, id: string, now: number): Promise<StoredPayload | undefined> {
+    const r = await this.live(now).where('model', '=', model).where('id', '=', id).executeTakeFirst();
+    return r && { payload: r.payload, consumedAt: r.consumed_at };
+  }
+
+  async findByUid(model: string, uid: string, now: number): Promise<StoredPayload | undefined> {
+    const r = await this.live(now).where('model', '=', model).where('uid', '=', uid).executeTakeFirst();
+    return r && { payload: r.payload, consumedAt: r.consumed_at };
+  }
+
+  async findByUserCode(model: string, userCode: string, now: number): Promise<StoredPayload | undefined> {
+    const r = await this.live(now).where('model', '=', model).where('user_code', '=', userCode).executeTakeFirst();
+    return r && { payload: r.payload, consumedAt: r.consumed_at };
+  }
+
+  /** Marks the row used; the library then refuses it (and, for a refresh token or code, revokes its grant on reuse). */
+  async consume(model: string, id: string, now: number): Promise<void> {
+    await this.db.updateTable('oidc_payloads').set({ consumed_at: now }).where('model', '=', model).where('id', '=', id).where('consumed_at', 'is', null).execute();
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  /** Everything issued under a grant (codes, access and refresh tokens), whatever its model. */
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
+  }
+
+  /** Housekeeping: rows past their expiry. */
+  async sweepExpired(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('oidc_payloads').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
