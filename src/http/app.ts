@@ -16,6 +16,9 @@ import { setupRoutes } from './routes/setup.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { testClockRoutes } from './routes/test-clock.js';
 import { webRoutes } from '../web/routes.js';
+import { OidcProvider } from '../oidc/provider.js';
+import { oidcMiddleware, oidcRoutes } from './routes/oidc.js';
+import middie from '@fastify/middie';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -115,6 +118,12 @@ export async function buildApp(s: Services) {
     req.routeOptions.config.rawBody ? done(null, body) : done(new MamoriError('unsupported_media_type'), undefined),
   );
 
+  const oidc = new OidcProvider(s);
+  // On the root instance and before every other hook: the library's routes have no Fastify route
+  // (a child context's hooks would not see them), and no body parser or header hook may touch them.
+  await app.register(middie, { hook: 'onRequest' });
+  app.use(oidcMiddleware(s, oidc));
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -158,6 +167,7 @@ export async function buildApp(s: Services) {
   await app.register(adminRoutes(s));
   await app.register(forwardAuthRoutes(s));
   await app.register(webRoutes(s));
+  await app.register(oidcRoutes(s, oidc));
   if (s.config.testClock) await app.register(testClockRoutes(s));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
