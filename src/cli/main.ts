@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { MamoriError } from '../errors.js';
 import { registerAdminCommands } from './admin.js';
 import { registerMfaCommands } from './mfa.js';
+import { registerClientCommands } from './clients.js';
 import { RefusedError, UsageError } from './errors.js';
 
 /** Exit 0 on success, 1 on a refused operation (one line on stderr), 2 on bad usage. */
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerAdminCommands(program);
   registerMfaCommands(program);
+  registerClientCommands(program);
   program.addOption(new Option('--version').hideHelp()).on('option:version', () => {
     process.stdout.write('mamori 0.1.0\n');
     process.exit(0);

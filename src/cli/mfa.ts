@@ -76,9 +76,11 @@ export function registerMfaCommands(program: Command): void {
     .command('keys')
     .description('master keys')
     .command('rotate')
-    .description('re-seal every secret under the newest master key (--generate makes a new development key first)')
+    .description('re-seal every secret under the newest master key (--generate makes a new development key first), and add a new token signing key')
     .option('--generate', 'replace the development key in the data dir with a new one')
-    .action(async (opts: { generate?: boolean }) => {
+    .option('--sign-after <seconds>', 'how long the new signing key is published before it signs (verifiers that cache the JWKS learn it first)', '600')
+    .action(async (opts: { generate?: boolean; signAfter: string }) => {
+      if (!/^\d{1,7}$/.test(opts.signAfter)) throw new UsageError('--sign-after must be a number of seconds');
       if (opts.generate) {
         const config = loadConfig();
         if (process.env.MAMORI_MASTER_KEY) throw new UsageError('--generate rotates the development key file; with MAMORI_MASTER_KEY set, put the new key there and the old one in MAMORI_OLD_MASTER_KEYS');
@@ -91,6 +93,10 @@ export function registerMfaCommands(program: Command): void {
       await withServices(async (s) => {
         const r = await rotateSecrets(s);
         process.stdout.write(`re-sealed ${r.devices} device secrets and ${r.tokens} token secrets under key ${s.box.currentKeyId}\n`);
+        // The old signing key stays in the JWKS until every token it signed has expired.
+        const k = await s.signingKeys.rotate(Number(opts.signAfter) * 1000);
+        await s.audit.append({ type: 'signing_key_rotated', actor: cliActor(), detail: { kid: k.kid, signsFrom: new Date(k.signsFrom).toISOString() } });
+        process.stdout.write(`new signing key ${k.kid} is published now and signs from ${new Date(k.signsFrom).toISOString()}\n`);
       });
     });
 }

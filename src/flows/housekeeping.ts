@@ -17,10 +17,14 @@ export interface Purged {
   attemptBudgets: number;
   invitations: number;
   pendingDevices: number;
+  /** Expired OpenID Connect rows (codes, tokens, sessions, interactions). */
+  oidcPayloads: number;
+  /** Signing keys retired, and deleted once nothing they signed is still valid. */
+  signingKeys: { retired: number; deleted: number };
 }
 
 /** What housekeeping touches: each table's repository purges its own rows. */
-export type HousekeepingDeps = Pick<Services, 'clock' | 'signIns' | 'challenges' | 'sessions' | 'regulator' | 'invitations' | 'devices'>;
+export type HousekeepingDeps = Pick<Services, 'clock' | 'signIns' | 'challenges' | 'sessions' | 'regulator' | 'invitations' | 'devices' | 'oidcPayloads' | 'signingKeys'>;
 
 /**
  * Deletes what can no longer matter, so no table grows without bound. Counters that still bound
@@ -39,5 +43,7 @@ export async function purgeExpired(s: HousekeepingDeps): Promise<Purged> {
     attemptBudgets: await s.regulator.purge(KEEP_QUIET_COUNTS_MS, KEEP_ENDED_MS),
     invitations: await s.invitations.purgeExpired(ended),
     pendingDevices: await s.devices.discardStalePending(now - PENDING_TTL_MS),
+    oidcPayloads: await s.oidcPayloads.sweepExpired(now),
+    signingKeys: await s.signingKeys.sweep(),
   };
 }

@@ -18,6 +18,7 @@ import { testClockRoutes } from './routes/test-clock.js';
 import { webRoutes } from '../web/routes.js';
 import { OidcProvider } from '../oidc/provider.js';
 import { oidcMiddleware, oidcRoutes } from './routes/oidc.js';
+import { oidcClientRoutes } from './routes/oidc-clients.js';
 import middie from '@fastify/middie';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -168,6 +169,7 @@ export async function buildApp(s: Services) {
   await app.register(forwardAuthRoutes(s));
   await app.register(webRoutes(s));
   await app.register(oidcRoutes(s, oidc));
+  await app.register(oidcClientRoutes(s));
   if (s.config.testClock) await app.register(testClockRoutes(s));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
