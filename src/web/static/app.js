@@ -80,6 +80,8 @@ const state = {
   notice: null,
   /** A same-origin address to return to after sign-in (`?rd=`). */
   returnTo: null,
+  /** forward-auth's `#/sign-in?rd=…&aal=…`: `{rd, aal}`, followed only when GET /api/v1/return-to approves it. */
+  forwardReturn: null,
   /** The token of an invitation link, taken out of the address bar as soon as it is read. */
   inviteToken: null,
   /** GET /api/v1/factors' `factors` once loaded (public: it describes the service, no user). */
@@ -649,8 +651,12 @@ function confirmDialog({ title, text, confirmLabel, danger = false, action }) {
 // ---------------------------------------------------------------------------------------------
 // Step-up: a fresh second factor for sensitive changes and administration
 
-/** Asks for a second factor (POST /api/v1/me/step-up); resolves true when confirmed. */
-async function stepUp() {
+/**
+ * Asks for a second factor (POST /api/v1/me/step-up); resolves true when confirmed. `keyOnly`
+ * offers only a passkey or security key (an application asked for a phishing-resistant level);
+ * `intro` says why it is asked.
+ */
+async function stepUp(opts = {}) {
   const dlg = openDialog(t('stepUp.title'));
   const body = dlg.body;
   body.append(h('p', { class: 'muted' }, t('common.loading')));
@@ -662,17 +668,17 @@ async function stepUp() {
   }
   await loadFactors();
   const types = new Set((devices ?? []).map((d) => d.type));
-  const hasCode = devices === null || types.has('totp') || types.has('hardware_totp');
+  const hasCode = !opts.keyOnly && (devices === null || types.has('totp') || types.has('hardware_totp'));
   const hasKey = devices === null || types.has('webauthn');
-  if (devices !== null && devices.length === 0) {
+  if (devices !== null && (devices.length === 0 || (opts.keyOnly && !hasKey))) {
     setChildren(body,
-      h('p', null, t('stepUp.noDevice')),
+      h('p', null, t(opts.keyOnly ? 'stepUp.needKey' : 'stepUp.noDevice')),
       h('div', { class: 'form-actions' }, h('a', { class: 'btn btn-primary', href: '#/security', onclick: () => dlg.close(false) }, t('mfa.assign'))),
     );
     return dlg.done.then(() => false);
   }
   // Factors without a screen of their own: those whose devices the user holds (all when the list can't be had).
-  const others = (state.factors ?? []).filter((f) => !CUSTOM_METHODS.includes(f.id) && (devices === null || [...typesOf(f)].some((x) => types.has(x)))).map((f) => f.id);
+  const others = opts.keyOnly ? [] : (state.factors ?? []).filter((f) => !CUSTOM_METHODS.includes(f.id) && (devices === null || [...typesOf(f)].some((x) => types.has(x)))).map((f) => f.id);
   let mode = hasCode ? 'totp' : (others[0] ?? (hasKey ? 'webauthn' : 'recovery_code'));
   const done = (r) => {
     if (r?.session) state.session = r.session;
@@ -680,7 +686,7 @@ async function stepUp() {
   };
   const draw = () => {
     const error = errorBox();
-    const parts = [h('p', null, t('stepUp.intro'))];
+    const parts = [h('p', null, opts.intro ?? t('stepUp.intro'))];
     if (mode === 'totp' || mode === 'recovery_code') {
       const f = mode === 'totp' ? codeField(t('mfa.code'), { min: 6, max: 8, hint: t('mfa.codeHint') }) : recoveryCodeField();
       const fm = form({
@@ -706,7 +712,7 @@ async function stepUp() {
       );
     }
     const links = [];
-    if (mode !== 'recovery_code') links.push(linkButton(t('mfa.useRecoveryCode'), () => ((mode = 'recovery_code'), draw())));
+    if (mode !== 'recovery_code' && !opts.keyOnly) links.push(linkButton(t('mfa.useRecoveryCode'), () => ((mode = 'recovery_code'), draw())));
     if (mode !== 'totp' && hasCode) links.push(linkButton(t('mfa.useCode'), () => ((mode = 'totp'), draw())));
     for (const id of others) if (id !== mode) links.push(linkButton(t('mfa.useMethod', { method: methodLabel(id) }), () => ((mode = id), draw())));
     parts.push(h('p', { class: 'links' }, links));
@@ -789,6 +795,7 @@ const routes = {
   '/security': { title: 'security.title', view: viewSecurity },
   '/admin': { title: 'admin.title', view: viewAdmin },
   '/invite': { title: 'invite.title', view: viewInvite },
+  '/consent': { title: 'consent.title', view: viewConsent },
 };
 
 function currentRoute() {
@@ -814,7 +821,18 @@ function redirectFor(route) {
   if (route === '/invite') return null;
   if (route === '/setup') return state.session ? '/security' : '/sign-in';
   if (!state.session) return route === '/sign-in' ? null : '/sign-in';
-  if (route === '/sign-in') return '/security';
+  if (route === '/sign-in') {
+    // An application asked for a new sign-in (OpenID Connect prompt=login or max_age): show the form.
+    if (state.reauth) return null;
+    // Signed in already, on the way back to an application: let it decide again.
+    if (state.returnTo && !state.session.mfaSetupRequired && !state.session.passwordChangeRequired) {
+      const to = state.returnTo;
+      state.returnTo = null;
+      location.assign(to);
+      return null;
+    }
+    return '/security';
+  }
   if (route === '/admin' && (state.session.user.role !== 'admin' || state.session.mfaSetupRequired)) return '/security';
   if (!Object.hasOwn(routes, route)) return '/security';
   return null;
@@ -965,12 +983,14 @@ async function afterStep(r) {
       state.session = r.session ?? (await api('GET', '/api/v1/session'));
       if (r.status === 'mfa_setup_required') state.session = { ...state.session, mfaSetupRequired: true };
       state.signIn = { step: 'password', email: '', methods: [], mode: 'totp' };
+      state.reauth = false;
       if (state.returnTo && !state.session.mfaSetupRequired) {
         const to = state.returnTo;
         state.returnTo = null;
         location.assign(to);
         return;
       }
+      if (state.forwardReturn && (await followForwardReturn())) return;
       go('/security');
       return;
     }
@@ -1147,11 +1167,13 @@ function viewSecurity() {
 
 function noDeviceBanner(ctx) {
   const setup = state.session.mfaSetupRequired;
+  // MFA is required but the grace still runs: remind the user of the date (MAMORI_MFA_GRACE_DAYS).
+  const deadline = !setup && state.session.mfaSetupDeadline ? { date: fmtDate(state.session.mfaSetupDeadline) } : null;
   return h(
     'div',
     { class: setup ? 'alert alert-error banner' : 'alert alert-warning banner' },
-    h('p', { class: 'alert-title' }, t(setup ? 'security.mfaRequiredTitle' : 'security.noMfaTitle')),
-    h('p', null, t(setup ? 'security.mfaRequired' : 'security.noMfa')),
+    h('p', { class: 'alert-title' }, deadline ? t('security.mfaDeadlineTitle', deadline) : t(setup ? 'security.mfaRequiredTitle' : 'security.noMfaTitle')),
+    h('p', null, deadline ? t('security.mfaDeadline', deadline) : t(setup ? 'security.mfaRequired' : 'security.noMfa')),
     h('div', { class: 'form-actions' }, h('button', { type: 'button', class: 'btn btn-primary', onclick: () => assignWizard(ctx) }, t('mfa.assign'))),
   );
 }
@@ -1661,6 +1683,13 @@ async function loadAdmin(content) {
   setChildren(content, usersPanel(ctx), reportPanel(), tokensPanel(ctx), auditPanel(ctx));
 }
 
+/** Under "Not assigned": by when MAMORI_REQUIRE_MFA wants the user to assign a device, or since when it is overdue. */
+function mfaDeadlineNote(iso) {
+  if (!iso) return null;
+  const overdue = Date.parse(iso) <= Date.now();
+  return h('span', { class: 'sub' }, t(overdue ? 'admin.mfaOverdue' : 'admin.mfaDeadline', { date: fmtDate(iso) }));
+}
+
 const who = (ctx, id) => (id ? ctx.admin.byId.get(id)?.email ?? id : '—');
 
 function usersPanel(ctx) {
@@ -1675,7 +1704,7 @@ function usersPanel(ctx) {
         [
           [t('admin.col.user'), (u) => [u.email, u.name ? h('span', { class: 'sub' }, u.name) : null]],
           [t('admin.col.role'), (u) => (u.role === 'admin' ? t('admin.role.admin') : t('admin.role.user'))],
-          [t('admin.col.mfa'), (u) => (u.mfaDevices > 0 ? tn('admin.mfaCount', u.mfaDevices) : h('span', { class: 'badge badge-warn' }, t('admin.mfaNone')))],
+          [t('admin.col.mfa'), (u) => (u.mfaDevices > 0 ? tn('admin.mfaCount', u.mfaDevices) : [h('span', { class: 'badge badge-warn' }, t('admin.mfaNone')), mfaDeadlineNote(u.mfaSetupDeadline)])],
           [t('admin.col.lastSignIn'), (u) => dateEl(u.lastSignInAt)],
           [
             t('admin.col.status'),
@@ -1968,11 +1997,55 @@ function detailCell(detail) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// #/consent?uid=…: a third-party application asks for the user's consent (OpenID Connect)
+
+function viewConsent() {
+  const card = h('section', { class: 'card card-narrow' }, pageHead('consent.title'));
+  const uid = routeParams().get('uid') ?? '';
+  const error = errorBox();
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(uid)) {
+    append(card, h('div', { class: 'alert alert-error' }, h('p', null, t('consent.expired'))));
+    return card;
+  }
+  const base = `/oidc/interaction/${uid}`;
+  const body = h('div', null, loading());
+  append(card, body, error.el);
+  const answer = async (approve) => {
+    const r = await api('POST', `${base}/consent`, { approve });
+    location.assign(r.redirectTo);
+  };
+  api('GET', `${base}/details`)
+    .then((d) => {
+      const scopes = (d.scopes ?? []).filter((sc) => sc !== 'openid');
+      setChildren(
+        body,
+        h('p', { class: 'lead' }, t('consent.lead', { client: d.client?.name ?? '' })),
+        scopes.length ? h('ul', { class: 'consent-scopes' }, scopes.map((sc) => h('li', null, has(`consent.scope.${sc}`) ? t(`consent.scope.${sc}`) : sc))) : null,
+        h('p', null, t('consent.note')),
+        h(
+          'div',
+          { class: 'form-actions' },
+          actionButton(t('consent.allow'), () => answer(true), { cls: 'btn btn-primary', error }),
+          actionButton(t('consent.deny'), () => answer(false), { cls: 'btn', error }),
+        ),
+      );
+    })
+    .catch(() => setChildren(body, h('div', { class: 'alert alert-error' }, h('p', null, t('consent.expired')))));
+  return card;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start
+
+/** The query of the address, or of its hash route (`#/sign-in?rd=…`, as forward-auth and OpenID Connect send). */
+function routeParams() {
+  const hash = location.hash.indexOf('?');
+  return new URLSearchParams(hash >= 0 ? location.hash.slice(hash + 1) : location.search);
+}
 
 /** `?rd=` return address: only same-origin paths are honoured (no open redirect). */
 function readReturnTo() {
-  const rd = new URLSearchParams(location.search).get('rd');
+  const rd = routeParams().get('rd');
   if (!rd) return null;
   try {
     const u = new URL(rd, location.origin);
@@ -1982,10 +2055,48 @@ function readReturnTo() {
   }
 }
 
+/** A return address from forward-auth (`#/sign-in?rd=…&aal=…`), for any host: the server decides whether it is followed. */
+function readForwardReturn() {
+  const q = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const rd = q.get('rd');
+  const aal = q.get('aal');
+  return rd ? { rd, aal: aal === '2' || aal === 'phr' ? aal : null } : null;
+}
+
+/** Whether a session is at the level forward-auth asked for (`aal=2` or `aal=phr`). */
+function meetsLevel(session, aal) {
+  if (aal === 'phr') return session.acr === 'urn:mamori:phr';
+  return aal === '2' ? session.aal >= 2 : true;
+}
+
+/**
+ * Goes to the forward-auth return address once GET /api/v1/return-to approves it, after a
+ * step-up when its level is missing. Resolves true when it navigates; used once.
+ */
+async function followForwardReturn() {
+  const fwd = state.forwardReturn;
+  state.forwardReturn = null;
+  if (!fwd || !state.session || state.session.mfaSetupRequired || state.session.passwordChangeRequired) return false;
+  let url;
+  try {
+    url = (await api('GET', `/api/v1/return-to?rd=${encodeURIComponent(fwd.rd)}`)).url;
+  } catch {
+    return false; // not an address the server lets the console follow: stay here
+  }
+  if (!meetsLevel(state.session, fwd.aal)) {
+    if (!(await stepUp({ keyOnly: fwd.aal === 'phr', intro: t(fwd.aal === 'phr' ? 'stepUp.forAppKey' : 'stepUp.forApp', { host: new URL(url).host }) }))) return false;
+    if (!meetsLevel(state.session, fwd.aal)) return false;
+  }
+  location.assign(url);
+  return true;
+}
+
 async function boot() {
   state.lang = pickLang();
   document.documentElement.lang = state.lang;
   state.returnTo = readReturnTo();
+  state.forwardReturn = readForwardReturn();
+  state.reauth = routeParams().get('reauth') === '1';
   // /console/sign-in and friends (links in mails and logs) map onto the hash routes.
   const page = /^\/console\/(setup|sign-in|security|admin)$/.exec(location.pathname);
   if (page && !location.hash) history.replaceState(null, '', `/console/${location.search}#/${page[1]}`);
@@ -2010,6 +2121,9 @@ async function boot() {
   });
   window.addEventListener('hashchange', render);
   render();
+  // Signed in, but below the level an application asked for: step up here, then go back. (At the
+  // level already, the console does not bounce back: that would loop if the cookie never reached it.)
+  if (state.session && state.forwardReturn?.aal && !meetsLevel(state.session, state.forwardReturn.aal)) followForwardReturn();
 }
 
 boot();
