@@ -118,6 +118,10 @@ export async function buildApp(s: Services) {
   app.addContentTypeParser(['application/pskc+xml', 'application/xml', 'text/xml'], { parseAs: 'buffer' }, (req, body, done) =>
     req.routeOptions.config.rawBody ? done(null, body) : done(new MamoriError('unsupported_media_type'), undefined),
   );
+  // JSON lines (the user import): kept raw, so each line is decoded and reported on its own.
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (req, body, done) =>
+    req.routeOptions.config.rawBody ? done(null, body) : done(new MamoriError('unsupported_media_type'), undefined),
+  );
 
   const oidc = new OidcProvider(s);
   // On the root instance and before every other hook: the library's routes have no Fastify route

@@ -9,6 +9,13 @@ import type { Services } from '../../services.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { Email, Id, Name, Password, Role, UserSchema } from './schemas.js';
 import { userView } from './views.js';
+import { changeGroups } from '../../flows/user-groups.js';
+import { exportUsers } from '../../flows/user-export.js';
+import { importUsers } from '../../flows/user-import.js';
+import { GroupNames } from '../../schemas/groups.js';
+
+/** A whole directory of users in one file: 100 000 lines with bcrypt hashes and TOTP seeds are about 25 MiB. */
+const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 
 export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -17,6 +24,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       const users = await s.users.list();
       const byUser = await s.deviceReports.activeCountByUser();
       const locked = await s.regulator.lockedUsers();
+      const groups = await s.groups.ofAll();
       return {
         users: users.map((u) => ({
           ...userView(u),
@@ -24,6 +32,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
           mfaDevices: byUser.get(u.id) ?? 0,
           lastSignInAt: u.last_sign_in_at === null ? null : new Date(u.last_sign_in_at).toISOString(),
           locked: locked.has(u.id),
+          groups: groups.get(u.id) ?? [],
         })),
       };
     });
@@ -57,16 +66,45 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
         schema: {
           params: Type.Object({ id: Id }),
           body: Type.Object(
-            { name: Type.Optional(Name), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()) },
+            { name: Type.Optional(Name), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()), groups: Type.Optional(GroupNames) },
             { additionalProperties: false, minProperties: 1 },
           ),
         },
       },
       async (req) => {
         const { user: admin } = await requireAdmin(s, req);
-        return { user: userView(await updateUser(s, req.params.id, req.body, `admin:${admin.id}`, callerOf(req))) };
+        const { groups, ...changes } = req.body;
+        const actor = `admin:${admin.id}`;
+        // Groups change in a transaction and audit event of their own (user_groups_changed); the
+        // schema has checked every name already, so a bad one changes nothing at all.
+        const user =
+          Object.keys(changes).length > 0
+            ? await updateUser(s, req.params.id, changes, actor, callerOf(req))
+            : ((await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user'));
+        const now = groups === undefined ? await s.groups.of(user.id) : await changeGroups(s, user.id, { set: groups }, actor, callerOf(req));
+        return { user: { ...userView(user), groups: now } };
       },
     );
+
+    // All-or-nothing: `200 {imported, refused: []}`, or `400` with every refused line. The caller
+    // must be an administrator before the body (up to 64 MiB) is read at all.
+    app.post(
+      '/api/v1/admin/users/import',
+      { bodyLimit: IMPORT_BODY_LIMIT, config: { rawBody: true }, onRequest: async (req) => void (await requireAdmin(s, req)) },
+      async (req) => {
+        const { user: admin } = await requireAdmin(s, req);
+        const type = (req.headers['content-type'] ?? '').toLowerCase();
+        if (!Buffer.isBuffer(req.body) || !type.startsWith('application/x-ndjson')) fail('unsupported_media_type', 'Send one JSON object a line with Content-Type: application/x-ndjson');
+        return importUsers(s, req.body, `admin:${admin.id}`, callerOf(req));
+      },
+    );
+
+    // The import format without password hashes and TOTP seeds.
+    app.get('/api/v1/admin/users/export', async (req, reply) => {
+      const { user: admin } = await requireAdmin(s, req);
+      const body = await exportUsers(s, `admin:${admin.id}`, callerOf(req));
+      return reply.type('application/x-ndjson; charset=utf-8').header('content-disposition', 'attachment; filename="users.jsonl"').send(body);
+    });
 
     app.post('/api/v1/admin/users/:id/unlock', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
       const { user: admin } = await requireAdmin(s, req);
