@@ -984,6 +984,8 @@ async function afterStep(r) {
       if (r.status === 'mfa_setup_required') state.session = { ...state.session, mfaSetupRequired: true };
       state.signIn = { step: 'password', email: '', methods: [], mode: 'totp' };
       state.reauth = false;
+      // Below the level an application asked for: step up first (followForwardReturn), not straight back.
+      if (state.forwardReturn?.aal && !meetsLevel(state.session, state.forwardReturn.aal)) state.returnTo = null;
       if (state.returnTo && !state.session.mfaSetupRequired) {
         const to = state.returnTo;
         state.returnTo = null;
@@ -2120,10 +2122,13 @@ async function boot() {
     ($('#main h1') ?? $('#main')).focus();
   });
   window.addEventListener('hashchange', render);
+  // Signed in, but below the level an application asked for: step up here, then go back, instead
+  // of going straight back (which would only be sent here again). At the level already, a foreign
+  // return is not followed from here: that would loop if the cookie never reached the application.
+  const stepUpFirst = state.session && state.forwardReturn?.aal && !meetsLevel(state.session, state.forwardReturn.aal);
+  if (stepUpFirst) state.returnTo = null;
   render();
-  // Signed in, but below the level an application asked for: step up here, then go back. (At the
-  // level already, the console does not bounce back: that would loop if the cookie never reached it.)
-  if (state.session && state.forwardReturn?.aal && !meetsLevel(state.session, state.forwardReturn.aal)) followForwardReturn();
+  if (stepUpFirst) followForwardReturn();
 }
 
 boot();
