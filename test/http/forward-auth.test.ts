@@ -165,12 +165,12 @@ describe.each(databases)('forward-auth on $name', ({ name, skip }) => {
     await expect(jwtVerify(token, jwks, { issuer: PUBLIC, audience: 'other.example.com', currentDate: new Date(now) })).rejects.toThrow(/aud/);
     // A minute later it is void.
     await expect(jwtVerify(token, jwks, { issuer: PUBLIC, audience: 'app.example.com', currentDate: new Date(now + 61_000) })).rejects.toThrow(/exp/);
-    // The same keys are published at the OpenID Connect JWKS once that is mounted.
+    // An application verifies it against the published OpenID Connect JWKS.
     const published = await fetch(`${server.url}/oidc/jwks`);
-    if (published.status !== 404) {
-      const { keys } = (await published.json()) as { keys: Array<{ kid: string }> };
-      expect(keys.map((k) => k.kid)).toContain(decodeProtectedHeader(token).kid);
-    }
+    expect(published.status).toBe(200);
+    const remote = createLocalJWKSet((await published.json()) as { keys: Array<{ kid: string; kty: string }> });
+    expect(decodeProtectedHeader(token).kid).toBeTruthy();
+    await expect(jwtVerify(token, remote, { issuer: PUBLIC, audience: 'app.example.com', currentDate: new Date(now) })).resolves.toMatchObject({ payload: { sub: aliceId } });
   });
 
   it.skipIf(skip)('a client-sent Remote-User or Mamori-Identity is never echoed back', async () => {
