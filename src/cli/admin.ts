@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { credentialReport } from '../flows/credential-report.js';
 import { createUser, forcePasswordChange, unlockUser } from '../flows/users.js';
+import { exportUsers } from '../flows/user-export.js';
+import { changeGroups, type GroupChange } from '../flows/user-groups.js';
+import { ImportRefusedError, importUsers } from '../flows/user-import.js';
+import { GROUP_NAME_RULE } from '../schemas/groups.js';
+import { GROUP_NAME } from '../store/groups.js';
 import { Locale, Name, Password, Role } from '../schemas/fields.js';
 import { migrate, openStore } from '../store/db.js';
 import { RefusedError, UsageError } from './errors.js';
@@ -65,6 +71,68 @@ export function registerAdminCommands(program: Command): void {
             process.stdout.write(`${u.id}\t${u.email}\t${u.role}${u.disabled ? '\tdisabled' : ''}${locked ? '\tlocked' : ''}\n`);
           }
         }
+      });
+    });
+
+  user
+    .command('import')
+    .description('create users in bulk from a JSON-lines file, all or nothing (docs/moving-in.md)')
+    .argument('<file>', 'one JSON object a line: email, name, role, groups, password {format, hash}, totp')
+    .action(async (file: string) => {
+      let input: Buffer;
+      try {
+        input = readFileSync(file);
+      } catch {
+        throw new RefusedError(`cannot read ${file}`);
+      }
+      await withServices(async (s) => {
+        try {
+          const r = await importUsers(s, input, cliActor(), cliCaller);
+          process.stdout.write(`imported ${r.imported} users\n`);
+        } catch (err) {
+          if (!(err instanceof ImportRefusedError)) throw err;
+          // One line each, so a script (or grep) can list them; the reasons never quote a secret.
+          process.stderr.write(err.refused.map((r) => `line ${r.line}: ${r.reason}\n`).join(''));
+          throw new RefusedError(err.detail ?? 'nothing was imported');
+        }
+      });
+    });
+
+  user
+    .command('export')
+    .description('every user as a line of the import format, without password hashes or TOTP seeds')
+    .action(async () => {
+      await withServices(async (s) => {
+        const body = await exportUsers(s, cliActor(), cliCaller);
+        // Flushed before the process exits, however large and wherever stdout goes.
+        await new Promise<void>((resolve, reject) => process.stdout.write(body, (err) => (err ? reject(err) : resolve())));
+      });
+    });
+
+  user
+    .command('groups')
+    .description("show a user's groups, or change them")
+    .requiredOption('--email <email>', 'email address')
+    .option('--set <groups>', 'replace the groups with this comma-separated list ("" for none)')
+    .option('--add <groups>', 'add these comma-separated groups')
+    .option('--remove <groups>', 'remove these comma-separated groups')
+    .action(async (opts: { email: string; set?: string; add?: string; remove?: string }) => {
+      const email = checkEmail(opts.email);
+      if (opts.set !== undefined && (opts.add !== undefined || opts.remove !== undefined)) throw new UsageError('--set replaces the groups: give it alone, or --add and --remove');
+      const names = (value: string, option: string): string[] => {
+        const list = value.split(',').map((g) => g.trim()).filter((g) => g !== '');
+        if (!list.every((g) => GROUP_NAME.test(g))) throw new UsageError(`${option} takes comma-separated group names of ${GROUP_NAME_RULE}`);
+        return list;
+      };
+      let change: GroupChange | undefined;
+      if (opts.set !== undefined) change = { set: names(opts.set, '--set') };
+      else if (opts.add !== undefined || opts.remove !== undefined) {
+        change = { ...(opts.add !== undefined ? { add: names(opts.add, '--add') } : {}), ...(opts.remove !== undefined ? { remove: names(opts.remove, '--remove') } : {}) };
+      }
+      await withServices(async (s) => {
+        const u = await findUser(s, email);
+        const groups = change ? await changeGroups(s, u.id, change, cliActor(), cliCaller) : await s.groups.of(u.id);
+        process.stdout.write(`${u.email}\t${groups.length > 0 ? groups.join(',') : '(no groups)'}\n`);
       });
     });
 

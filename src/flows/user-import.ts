@@ -243,6 +243,17 @@ const alreadyThere = (lines: readonly ImportLine[], taken: readonly string[]): R
   return lines.filter((l) => set.has(l.email)).map((l) => ({ line: l.line, reason: `a user with the email ${l.email} already exists` }));
 };
 
+/** A refused file: 400 `validation_failed` with `refused: [{line, reason}]`, every refused line in line order. */
+export class ImportRefusedError extends MamoriError {
+  constructor(
+    readonly refused: RefusedLine[],
+    detail: string,
+  ) {
+    super('validation_failed', detail, { refused });
+    this.name = 'ImportRefusedError';
+  }
+}
+
 /** Thrown inside the transaction to roll it back with the refusals in hand. */
 class Refused extends Error {
   constructor(readonly lines: RefusedLine[]) {
@@ -253,8 +264,7 @@ class Refused extends Error {
 export type ImportPorts = Pick<Services, 'audit' | 'box' | 'clock' | 'store' | 'users'>;
 
 /**
- * Imports the file all-or-nothing. Refusals throw `validation_failed` (400) carrying
- * `refused: [{line, reason}]`, after an audit event saying how many lines were refused; a file
+ * Imports the file all-or-nothing. Refusals throw ImportRefusedError, after an audit event saying how many lines were refused; a file
  * that imports commits its users, groups, devices and one `users_imported` event together.
  */
 export async function importUsers(s: ImportPorts, input: Buffer, actor: string, caller: Caller): Promise<ImportedUsers> {
@@ -263,14 +273,15 @@ export async function importUsers(s: ImportPorts, input: Buffer, actor: string, 
   const refuse = async (list: RefusedLine[]): Promise<never> => {
     list.sort((a, b) => a.line - b.line);
     await s.audit.append({ type: 'users_import_refused', actor, ip: caller.ip, userAgent: caller.userAgent, detail: { lines: total, refused: list.length, sha256: digest } });
-    throw new MamoriError('validation_failed', `${list.length} of ${total} lines were refused; nothing was imported`, { refused: list });
+    throw new ImportRefusedError(list, `${list.length} of ${total} lines were refused; nothing was imported`);
   };
-  if (refused.length > 0) return refuse(refused);
+  const emails = lines.map((l) => l.email);
+  // The report names every refused line, those whose email is taken among them.
+  if (refused.length > 0) return refuse([...refused, ...alreadyThere(lines, await s.users.existingEmails(emails))]);
   if (lines.length === 0) return refuse([{ line: 1, reason: 'the file holds no users' }]);
 
   const now = s.clock.now();
   const rows = rowsOf(s, lines, now);
-  const emails = lines.map((l) => l.email);
   try {
     await s.store.db.transaction().execute(async (trx) => {
       const users = s.users.within(trx);
