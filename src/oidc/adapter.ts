@@ -39,6 +39,7 @@ class PayloadAdapter implements Adapter {
       grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
       uid: typeof payload.uid === 'string' ? payload.uid : null,
       userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
+      now,
     });
   }
 

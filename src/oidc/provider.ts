@@ -69,19 +69,36 @@ function loginPolicy(s: OidcPorts) {
       const reached = typeof had === 'string' && (ACR_VALUES as readonly string[]).includes(had) ? rankOf(had as Acr) : 0;
       return reached >= rankOf(needed) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     }),
+    // The library's own max_age check compares whole seconds, so max_age=0 right after a sign-in
+    // passes; max_age=0 means "authenticate now" (as prompt=login), so it always asks here.
+    new interactionPolicy.Check('max_age_now', 'a sign-in within max_age is required', (ctx) => {
+      const maxAge = ctx.oidc.params?.max_age;
+      const authTime = ctx.oidc.session?.authTime();
+      if (maxAge === undefined || authTime === undefined || ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return Date.now() - authTime * 1000 >= Number(maxAge) * 1000 ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
   );
   return policy;
 }
 
+/**
+ * The library keeps wall-clock time (its tokens' iat, exp, auth_time); Mamori's clock is
+ * injectable (a test moves it). Times cross the boundary through this offset, which is zero in
+ * production.
+ */
+export function libraryOffsetMs(s: Pick<OidcPorts, 'clock'>): number {
+  return s.clock.now() - Date.now();
+}
+
 /** What a signed-in user's level is worth in an ID token (also used by the interaction route). */
-export function loginResult(session: Session, user: User) {
+export function loginResult(s: Pick<OidcPorts, 'clock'>, session: Session, user: User) {
   const level = sessionLevel(session);
   return {
     accountId: user.id,
     acr: level.acr,
     amr: level.amr,
     // auth_time is the sign-in; a later step-up raises the level, not the time of authentication.
-    ts: Math.floor(session.signed_in_at / 1000),
+    ts: Math.floor((session.signed_in_at - libraryOffsetMs(s)) / 1000),
     remember: false,
   };
 }

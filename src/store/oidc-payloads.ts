@@ -17,7 +17,7 @@ export class OidcPayloadRepository {
     return this.store.db;
   }
 
-  async upsert(row: { model: string; id: string; payload: string; expiresAt: number | null; grantId: string | null; uid: string | null; userCode: string | null }): Promise<void> {
+  async upsert(row: { model: string; id: string; payload: string; expiresAt: number | null; grantId: string | null; uid: string | null; userCode: string | null; now: number }): Promise<void> {
     const values = {
       model: row.model,
       id: row.id,
@@ -27,6 +27,7 @@ export class OidcPayloadRepository {
       user_code: row.userCode,
       expires_at: row.expiresAt,
       consumed_at: null,
+      created_at: row.now,
     };
     await this.db
       .insertInto('oidc_payloads')
@@ -57,6 +58,12 @@ export class OidcPayloadRepository {
   async findByUserCode(model: string, userCode: string, now: number): Promise<StoredPayload | undefined> {
     const r = await this.live(now).where('model', '=', model).where('user_code', '=', userCode).executeTakeFirst();
     return r && { payload: r.payload, consumedAt: r.consumed_at };
+  }
+
+  /** When the row was first written (an interaction: when the sign-in request began), to the millisecond. */
+  async createdAt(model: string, id: string): Promise<number | undefined> {
+    const r = await this.db.selectFrom('oidc_payloads').select('created_at').where('model', '=', model).where('id', '=', id).executeTakeFirst();
+    return r?.created_at;
   }
 
   /** Marks the row used; the library then refuses it (and, for a refresh token or code, revokes its grant on reuse). */

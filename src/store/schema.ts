@@ -227,6 +227,7 @@ export interface OidcPayloadsTable {
   user_code: string | null;
   expires_at: number | null;
   consumed_at: number | null;
+  created_at: number;
 }
 
 /** Token signing keys (ES256): published when made, signing from `signs_from`, retired when a newer one signs. */
@@ -243,7 +244,17 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+/** The MFA grace period of a user under MAMORI_REQUIRE_MFA (migration 009). */
+export interface MfaGraceTable {
+  user_id: string;
+  /** The user's first sign-in under the rule without an MFA device: the grace days count from it. */
+  started_at: number;
+  /** A deadline an administrator's removal of the last device set (a fresh 24 h); it replaces the counted one. */
+  until: number | null;
+}
+
 export interface Database {
+  mfa_grace: MfaGraceTable;
   users: UsersTable;
   sessions: SessionsTable;
   sign_in_transactions: SignInTransactionsTable;
@@ -260,6 +271,8 @@ export interface Database {
   oidc_clients: OidcClientsTable;
   oidc_payloads: OidcPayloadsTable;
   signing_keys: SigningKeysTable;
+  recovery_requests: RecoveryRequestsTable;
+  known_browsers: KnownBrowsersTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -273,3 +286,47 @@ export type AuditEvent = Selectable<AuditEventsTable>;
 export type AttemptBudget = Selectable<AttemptBudgetsTable>;
 export type OidcClient = Selectable<OidcClientsTable>;
 export type SigningKey = Selectable<SigningKeysTable>;
+export type RecoveryRequest = Selectable<RecoveryRequestsTable>;
+export type KnownBrowser = Selectable<KnownBrowsersTable>;
+
+/**
+ * "I lost my MFA devices" (migration 010): a mailed link (single use, 1 h) that, once confirmed,
+ * starts a 24-hour cooling-off; only after it may the user sign in with password + emailed code
+ * and assign a new device. Both tokens are kept as SHA-256 only.
+ */
+export interface RecoveryRequestsTable {
+  id: string;
+  user_id: string;
+  /** The link's token: valid one hour from `requested_at`, until confirmed. */
+  token_hash: string;
+  /** The token of the cancel link mailed when the cooling-off starts. */
+  cancel_token_hash: string | null;
+  requested_at: number;
+  confirmed_at: number | null;
+  /** The end of the cooling-off (`confirmed_at` + 24 h). */
+  cooling_until: number | null;
+  /** The emailed-code sign-in that deactivated the old devices. */
+  completed_at: number | null;
+  /** Cancelled by the user (mail or session), voided by a sign-in with MFA, or superseded. */
+  cancelled_at: number | null;
+  /** Set once, by whichever run claims the "cooling-off ended" mail first. */
+  ended_mail_sent_at: number | null;
+  /** The cancel link of the "cooling-off ended" mail (the first one cannot be mailed again: only its hash is kept). */
+  ended_cancel_token_hash: string | null;
+  /** The half-finished sign-in (password accepted after the cooling-off) that may complete this request. */
+  sign_in_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** Browsers a user has signed in from: the hash of the long-lived `mamori_browser` cookie, per user (migration 010). */
+export interface KnownBrowsersTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  user_agent: string | null;
+  ip: string | null;
+}
+export type MfaGrace = Selectable<MfaGraceTable>;

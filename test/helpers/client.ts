@@ -15,6 +15,8 @@ export class Client {
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    /** Another base URL (a second instance behind the same "load balancer"); the cookies go along. */
+    base: string = this.base,
   ): Promise<Answer<T>> {
     const h: Record<string, string> = { ...headers };
     if (this.cookies.size) h.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -23,7 +25,7 @@ export class Client {
       payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(this.base + path, { method, headers: h, body: payload === undefined ? undefined : typeof payload === "string" ? payload : new Uint8Array(payload), redirect: "manual" });
+    const res = await fetch(base + path, { method, headers: h, body: payload === undefined ? undefined : typeof payload === "string" ? payload : new Uint8Array(payload), redirect: "manual" });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const eq = pair!.indexOf('=');

@@ -98,12 +98,13 @@ export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncT
             allowedGroups: policy.allowedGroups,
             promptLogin: d.prompt.reasons.includes('login_prompt'),
             maxAge,
-            startedAt: typeof d.iat === 'number' ? d.iat * 1000 : s.clock.now(),
+            // When the request reached Mamori, to the millisecond (the library's iat has whole seconds).
+            startedAt: (await s.oidcPayloads.createdAt('Interaction', uid)) ?? s.clock.now(),
             now: s.clock.now(),
           });
           switch (decision.kind) {
             case 'finish': {
-              const to = await provider.interactionResult(req.raw, reply.raw, { login: loginResult(auth!.session, auth!.user) }, { mergeWithLastSubmission: false });
+              const to = await provider.interactionResult(req.raw, reply.raw, { login: loginResult(s, auth!.session, auth!.user) }, { mergeWithLastSubmission: false });
               return reply.redirect(to, 303);
             }
             case 'sign_in':

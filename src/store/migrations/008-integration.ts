@@ -46,6 +46,8 @@ export const integration = {
       .addColumn('user_code', 'text')
       .addColumn('expires_at', 'bigint')
       .addColumn('consumed_at', 'bigint')
+      // When the row was first written, in Mamori's clock (the library's own times are whole seconds).
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('oidc_payloads_pk', ['model', 'id'])
       .execute();
     await db.schema.createIndex('oidc_payloads_grant').on('oidc_payloads').column('grant_id').execute();
