@@ -5,10 +5,11 @@ import type { Client } from './client.js';
 import { appCode } from './otp.js';
 import { STRONG_PASSWORD, type TestServer } from './server.js';
 
-export const CALLBACK = 'http://127.0.0.1:9/cb';
-export const AFTER_LOGOUT = 'http://127.0.0.1:9/bye';
+export const CALLBACK = 'http://127.0.0.1:65501/cb';
+export const AFTER_LOGOUT = 'http://127.0.0.1:65501/bye';
 
 export interface Rp {
+  redirectUri: string;
   clientId: string;
   clientSecret: string | undefined;
   config: oidc.Configuration;
@@ -24,7 +25,7 @@ export async function registerRp(server: TestServer, opts: Partial<NewClient> = 
   const auth = clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(clientSecret);
   // The issuer is the public URL (localhost); openid-client requires it to match discovery exactly.
   const config = await oidc.discovery(new URL(issuer.config.publicUrl), client.clientId, undefined, auth, { execute: [oidc.allowInsecureRequests] });
-  return { clientId: client.clientId, clientSecret, config };
+  return { redirectUri: client.redirectUris[0]!, clientId: client.clientId, clientSecret, config };
 }
 
 export interface Started {
@@ -39,7 +40,7 @@ export async function startAuthorization(rp: Rp, params: Record<string, string> 
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(rp.config, {
-    redirect_uri: CALLBACK,
+    redirect_uri: rp.redirectUri,
     scope: 'openid email profile groups offline_access',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
@@ -60,7 +61,8 @@ export type Landing = { kind: 'callback'; url: URL } | { kind: 'console'; route:
 export async function follow(browser: Client, start: URL | string, servers: TestServer[]): Promise<Landing> {
   let next = new URL(start);
   for (let hop = 0; hop < 12; hop++) {
-    if (next.href.startsWith('http://127.0.0.1:9/')) return { kind: 'callback', url: next };
+    // Anywhere but Mamori itself is the application.
+    if (!servers.some((s) => next.origin === new URL(s.url).origin || next.origin === s.config.publicUrl)) return { kind: 'callback', url: next };
     if (next.pathname.startsWith('/console/')) {
       const hash = next.hash.slice(1);
       const q = hash.indexOf('?');

@@ -170,7 +170,7 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     fields.set('logout', 'yes');
     const done = await browser.request('POST', new URL(form![1]!, a.config.publicUrl).pathname, fields.toString(), { 'content-type': 'application/x-www-form-urlencoded' }, servers.at(-1)!.url);
     expect(done.status).toBe(303);
-    expect(done.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:9\/bye/);
+    expect(done.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:65501\/bye/);
     const after = await browser.get('/api/v1/session');
     expect(after.status).toBe(401);
     // And the provider's own session is gone: the next authorization asks for a sign-in.
@@ -253,7 +253,7 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     const c = a.client();
     const probes = [
       '/oidc/auth',
-      '/oidc/auth?client_id=nope&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid',
+      '/oidc/auth?client_id=nope&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A65501%2Fcb&scope=openid',
       `/oidc/auth?client_id=${rp.clientId}&response_type=token&redirect_uri=http%3A%2F%2Fevil.example%2F&scope=openid`,
       `/oidc/auth?client_id=${rp.clientId}&response_type=code&redirect_uri=${encodeURIComponent(CALLBACK)}&scope=openid&code_challenge=x&code_challenge_method=plain`,
       '/oidc/interaction/doesnotexist',
