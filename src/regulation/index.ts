@@ -10,6 +10,8 @@ import {
   decide,
   emailCodeSendRule,
   emailCodeWrongRule,
+  lostDeviceAddressRule,
+  lostDeviceLinkRule,
   mfaRule,
   passkeyChallengeRule,
   passwordRule,
@@ -24,7 +26,7 @@ import {
  * All attempt accounting: which budgets an attempt draws on, reserving them before the attempt
  * is tried and settling them after. Flows never count anything themselves.
  */
-export type BudgetName = 'address' | 'password' | 'mfa' | 'sign_in' | 'email_code_sends' | 'email_code_wrong' | 'passkey_challenges';
+export type BudgetName = 'address' | 'password' | 'mfa' | 'sign_in' | 'email_code_sends' | 'email_code_wrong' | 'passkey_challenges' | 'lost_device_links' | 'lost_device_requests';
 
 export interface Budget {
   readonly name: BudgetName;
@@ -102,6 +104,17 @@ export class Regulator {
     return { name: 'email_code_wrong', key: `email_code_wrong:user:${userId}`, rule: emailCodeWrongRule };
   }
 
+  /** Recovery links mailed for one account, or asked for one unknown email (the same rule, keyed like `password`). */
+  lostDeviceLinks(subject: PasswordSubject): Budget {
+    const key = 'userId' in subject ? `lost_device_links:user:${subject.userId}` : `lost_device_links:email:${subject.unknownEmailKey}`;
+    return { name: 'lost_device_links', key, rule: lostDeviceLinkRule };
+  }
+
+  /** "I lost my MFA devices" requests from one client address. */
+  lostDeviceRequests(ip: string | null): Budget[] {
+    return ip ? [{ name: 'lost_device_requests', key: `lost_device_requests:address:${ip}`, rule: lostDeviceAddressRule }] : [];
+  }
+
   passkeyChallenges(ip: string | null): Budget[] {
     return ip ? [{ name: 'passkey_challenges', key: `passkey_challenges:address:${ip}`, rule: passkeyChallengeRule }] : [];
   }
@@ -175,6 +188,8 @@ export class Regulator {
         { prefix: 'email_code_sends:', windowMs: emailCodeSendRule.windowMs },
         { prefix: 'email_code_wrong:', windowMs: emailCodeWrongRule.windowMs },
         { prefix: 'passkey_challenges:', windowMs: passkeyChallengeRule.windowMs },
+        { prefix: 'lost_device_links:', windowMs: lostDeviceLinkRule.windowMs },
+        { prefix: 'lost_device_requests:', windowMs: lostDeviceAddressRule.windowMs },
       ],
       consecutive: [
         { prefix: 'password:', free: passwordRule.free, quietMs },

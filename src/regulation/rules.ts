@@ -109,6 +109,16 @@ export const emailCodeWrongRule: WindowRule = { kind: 'window', limit: EMAIL_COD
 export const PASSKEY_CHALLENGES_PER_ADDRESS = 60;
 export const passkeyChallengeRule: WindowRule = { kind: 'window', limit: PASSKEY_CHALLENGES_PER_ADDRESS, windowMs: 10 * 60_000 };
 
+/**
+ * "I lost my MFA devices" requests: each may mail a link, so they are bounded per account (or
+ * unknown email, under the same rule, so the two cannot be told apart) and per client address.
+ * A day's window: a real user needs one link, maybe two, and the cooling-off is 24 hours anyway.
+ */
+export const LOST_DEVICE_LINKS_PER_DAY = 3;
+export const LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR = 20;
+export const lostDeviceLinkRule: WindowRule = { kind: 'window', limit: LOST_DEVICE_LINKS_PER_DAY, windowMs: 24 * 3_600_000 };
+export const lostDeviceAddressRule: WindowRule = { kind: 'window', limit: LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR, windowMs: 3_600_000 };
+
 /** The state of one budget as the rules read it. */
 export interface BudgetState {
   failures: number;
