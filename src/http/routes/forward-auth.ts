@@ -78,7 +78,9 @@ export function forwardAuthRoutes(s: Services): FastifyPluginAsyncTypebox {
       '/api/v1/forward-auth',
       {
         schema: {
-          querystring: Type.Object({ aal: Type.Optional(Type.Union([Type.Literal('2'), Type.Literal('phr')])) }, { additionalProperties: false }),
+          // Other parameters are ignored: some proxies (Caddy's forward_auth) append the original
+          // request's query to the endpoint's, and that query is the application's, not ours.
+          querystring: Type.Object({ aal: Type.Optional(Type.Union([Type.Literal('2'), Type.Literal('phr')])) }),
         },
         // Before validation, so even a refused query answers with the identity headers empty.
         onRequest: async (_req, reply) => {
