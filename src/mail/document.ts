@@ -105,8 +105,8 @@ export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Few enough that the user should make new ones before the last is gone. */
-export const LOW_RECOVERY_CODES = 2;
+/** Few enough that the user should make new ones before the last is gone (issue 10: three or fewer). */
+export const LOW_RECOVERY_CODES = 3;
 
 export function assertNever(x: never): never {
   throw new TypeError(`unknown mail kind: ${JSON.stringify(x)}`);

@@ -1,6 +1,7 @@
 /** English mail texts. */
 import { type Draft, LOW_RECOVERY_CODES, assertNever, clean, code, count, deviceTypeLabel, facts, httpUrl, link, p, plural, when } from './document.js';
-import type { MailMessage } from './messages.js';
+import type { AdminAction, MailMessage } from './messages.js';
+import { originRows } from './user-agent.js';
 
 // ---------------------------------------------------------------------------------------------
 // English
@@ -32,11 +33,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
         preheader: `The password for your ${P} account was just changed.`,
         blocks: [
           p(`The password for your ${P} account was changed.`),
-          facts(
-            ['When', when(msg.at, 'en')],
-            msg.ip !== undefined && ['IP address', clean(msg.ip)],
-            msg.userAgent !== undefined && ['Browser', clean(msg.userAgent)],
-          ),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
           p('If you made this change, you do not need to do anything.'),
           p(`If you did not, someone else may have taken over your account. ${adminNow}`),
         ],
@@ -51,6 +48,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
             ['Device', clean(msg.deviceName)],
             ['Type', (msg.deviceLabel ? clean(msg.deviceLabel.en) : deviceTypeLabel(msg.deviceType, 'en'))],
             ['When', when(msg.at, 'en')],
+            ...originRows(msg, 'en'),
           ),
           p('If you added it, you do not need to do anything.'),
           p(
@@ -76,6 +74,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
             ['Device', clean(msg.deviceName)],
             ['Type', (msg.deviceLabel ? clean(msg.deviceLabel.en) : deviceTypeLabel(msg.deviceType, 'en'))],
             ['When', when(msg.at, 'en')],
+            ...originRows(msg, 'en'),
           ),
           ...(msg.byAdmin
             ? [p('If you did not expect this, contact your administrator.')]
@@ -85,6 +84,22 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
               ]),
         ],
       };
+    case 'mfa_devices_reset': {
+      const devices = plural(count(msg.count, 'count'), 'MFA device', 'MFA devices');
+      return {
+        subject: `An administrator deactivated the MFA devices of your ${P} account`,
+        preheader: `Your ${devices} can no longer be used to sign in to ${P}.`,
+        blocks: [
+          p(
+            `An administrator deactivated all multi-factor authentication (MFA) devices of your ${P} account (${devices}). ` +
+              'They can no longer be used to sign in, and your recovery codes no longer work.',
+          ),
+          facts(['When', when(msg.at, 'en')], msg.mfaSetupDeadline !== undefined && ['Assign a new MFA device by', when(msg.mfaSetupDeadline, 'en')]),
+          p('Sign in at ', { href: site }, ' and assign a new MFA device.'),
+          p('If you did not ask for this, contact your administrator.'),
+        ],
+      };
+    }
     case 'recovery_code_used': {
       const left = count(msg.remaining, 'remaining');
       return {
@@ -92,7 +107,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
         preheader: `Someone signed in to your ${P} account with a recovery code.`,
         blocks: [
           p(`A recovery code was used to sign in to your ${P} account. Each recovery code works only once.`),
-          facts(['When', when(msg.at, 'en')], ['Recovery codes left', String(left)]),
+          facts(['When', when(msg.at, 'en')], ['Recovery codes left', String(left)], ...originRows(msg, 'en')),
           ...(left === 0
             ? [
                 p(
@@ -126,7 +141,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
                   'someone else knows your password.',
               )
             : p(`Your ${P} account was locked after too many sign-in attempts with a wrong password.`),
-          facts(['When', when(msg.at, 'en')]),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
           msg.hard
             ? p('The lock stays until an administrator lifts it. To get access again, contact your administrator.')
             : p('The lock lifts by itself after a while. If you need access sooner, contact your administrator.'),
@@ -167,7 +182,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
               'reported a lower signature counter than before. A genuine key only counts up, so this can mean ' +
               'the key was copied (cloned) and someone is using the copy.',
           ),
-          facts(['Security key', clean(msg.deviceName)], ['When', when(msg.at, 'en')]),
+          facts(['Security key', clean(msg.deviceName)], ['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
           p(`${adminNow} Until they have looked into it, treat this security key as compromised.`),
         ],
       };
@@ -180,7 +195,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
           p(`Someone signed in to your ${P} account after ${failures}.`),
           facts(
             ['When', when(msg.at, 'en')],
-            msg.ip !== undefined && ['IP address', clean(msg.ip)],
+            ...originRows(msg, 'en'),
             ['Failed attempts before this sign-in', String(msg.failures)],
           ),
           p('If this was you, for example after mistyping your password, you do not need to do anything.'),
@@ -192,7 +207,158 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
         ],
       };
     }
+    case 'recovery_codes_regenerated': {
+      const codes = plural(count(msg.count, 'count'), 'recovery code', 'recovery codes');
+      return {
+        subject: `New recovery codes were generated for your ${P} account`,
+        preheader: `Your ${P} recovery codes were replaced; the old ones no longer work.`,
+        blocks: [
+          p(`A new set of ${codes} was generated for your ${P} account. The previous recovery codes no longer work.`),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
+          p('If you did this, keep the new codes somewhere safe. You do not need to do anything else.'),
+          p(`If you did not, someone else has signed in to your account with your password and your MFA device. ${adminNow}`),
+        ],
+      };
+    }
+    case 'new_browser_sign_in':
+      return {
+        subject: `New sign-in to your ${P} account from a new browser`,
+        preheader: `Your ${P} account was signed in to from a browser it was not used from before.`,
+        blocks: [
+          p(`Someone signed in to your ${P} account from a browser that had not been used with it before.`),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
+          p('If this was you (a new computer or phone, another browser, or cookies cleared), you do not need to do anything.'),
+          p(
+            'If it was not, someone else can sign in as you. Change your password now at ',
+            { href: site },
+            `, check your MFA devices and signed-in sessions there, and contact your administrator.`,
+          ),
+        ],
+      };
+    case 'admin_action':
+      return {
+        subject: `An administrator changed your ${P} account`,
+        preheader: `An administrator made a change to your ${P} account.`,
+        blocks: [
+          p(`An administrator made this change to your ${P} account:`),
+          ...msg.actions.map((a) => p(adminActionEn(a, msg.role))),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
+          p('If you expected this, you do not need to do anything.'),
+          p(
+            'If you did not, ask your administrator about it, through a way of reaching them you already know ' +
+              'rather than by replying to this email.',
+          ),
+        ],
+      };
+    case 'lost_devices_link': {
+      const minutes = plural(count(msg.expiresInMinutes, 'expiresInMinutes'), 'minute', 'minutes');
+      const hours = plural(count(msg.coolingHours, 'coolingHours'), 'hour', 'hours');
+      return {
+        subject: `Recover access to your ${P} account`,
+        preheader: `Open the link in this email to recover your ${P} account without your MFA devices.`,
+        blocks: [
+          p(`Someone asked to recover access to your ${P} account because the MFA devices were lost.`),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
+          p(`To continue, open this link. It expires in ${minutes} and works only once:`),
+          link(httpUrl(msg.link, 'link')),
+          p(
+            `For your protection, opening the link starts a waiting period of ${hours}. Only after it can you sign in ` +
+              'with your password and a code sent to this address. You will then assign a new MFA device, and all of ' +
+              'your current MFA devices will be deactivated. Until then you can cancel at any time.',
+          ),
+          p(
+            'If you did not ask for this, do not open the link: you can ignore this email, and your account stays as it is. ' +
+              'If such emails keep coming, tell your administrator.',
+          ),
+        ],
+      };
+    }
+    case 'recovery_started':
+      return {
+        subject: `Account recovery was started for your ${P} account`,
+        preheader: 'Your MFA devices can be replaced once the waiting period ends. Cancel now if this was not you.',
+        blocks: [
+          p(`Account recovery was started for your ${P} account: the link to recover access without the MFA devices was opened.`),
+          facts(['When', when(msg.at, 'en')], ['Waiting period ends', when(msg.until, 'en')], ...originRows(msg, 'en')),
+          p(
+            'When the waiting period ends, whoever knows your password and can read this mailbox can sign in, ' +
+              'and all of your current MFA devices will be deactivated.',
+          ),
+          p('If this was you, wait until then and sign in at ', { href: site }, ' with your password and the code we email you.'),
+          p('If this was not you, cancel the recovery now with this link, then change your password and tell your administrator:'),
+          link(httpUrl(msg.cancelLink, 'cancelLink')),
+          p('Signing in with one of your MFA devices cancels the recovery too.'),
+        ],
+      };
+    case 'recovery_ended':
+      return {
+        subject: `The waiting period to recover your ${P} account is over`,
+        preheader: `You can now sign in to ${P} with your password and an emailed code, and assign a new MFA device.`,
+        blocks: [
+          p(`The waiting period of the account recovery for your ${P} account is over.`),
+          facts(['When', when(msg.at, 'en')], ['Recovery requested', when(msg.requestedAt, 'en')]),
+          p(
+            'You can now sign in at ',
+            { href: site },
+            ' with your password and the code we email you. You will then assign a new MFA device; ' +
+              'your old MFA devices will be deactivated.',
+          ),
+          p('If you did not ask for this, cancel the recovery right away with this link, and contact your administrator:'),
+          link(httpUrl(msg.cancelLink, 'cancelLink')),
+        ],
+      };
+    case 'recovery_cancelled':
+      return {
+        subject: `Account recovery for your ${P} account was cancelled`,
+        preheader: `The account recovery for your ${P} account was cancelled; your MFA devices stay as they were.`,
+        blocks: [
+          p(
+            msg.by === 'sign_in'
+              ? `The account recovery for your ${P} account was cancelled because someone signed in with one of your MFA devices. ` +
+                  'Your MFA devices stay as they were.'
+              : `The account recovery for your ${P} account was cancelled. Your MFA devices stay as they were.`,
+          ),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
+          p(msg.by === 'sign_in' ? 'If that sign-in was yours, you do not need to do anything.' : 'If you cancelled it, you do not need to do anything.'),
+          msg.by === 'sign_in'
+            ? p(`If it was not, someone else has your password and one of your MFA devices. ${adminNow}`)
+            : p('If you did not, someone else is signed in to your account: change your password at ', { href: site }, ' and contact your administrator.'),
+        ],
+      };
+    case 'recovery_completed': {
+      const devices = plural(count(msg.devices, 'devices'), 'MFA device was', 'MFA devices were');
+      return {
+        subject: `The MFA devices of your ${P} account were deactivated`,
+        preheader: `Your ${P} account was recovered: its MFA devices were deactivated.`,
+        blocks: [
+          p(
+            `After the account recovery's waiting period, someone signed in to your ${P} account with your password and an ` +
+              `emailed code. ${devices} deactivated, and a new one must be assigned now.`,
+          ),
+          facts(['When', when(msg.at, 'en')], ...originRows(msg, 'en')),
+          p('If this was you, assign your new MFA device now if you have not yet, and keep its recovery codes safe.'),
+          p(`If it was not, someone else has your password and can read your email. ${adminNow}`),
+        ],
+      };
+    }
     default:
       return assertNever(msg);
+  }
+}
+
+function adminActionEn(action: AdminAction, role: 'admin' | 'user' | undefined): string {
+  switch (action) {
+    case 'unlocked':
+      return 'Sign-in was unlocked: the count of failed attempts starts again from zero.';
+    case 'disabled':
+      return 'Your account was disabled: it cannot sign in, and its sessions were ended.';
+    case 'enabled':
+      return 'Your account was enabled again: it can sign in.';
+    case 'role_changed':
+      return role === 'admin' ? 'Your role is now administrator.' : 'Your role is now user (no administration).';
+    case 'renamed':
+      return 'Your display name was changed.';
+    case 'password_change_forced':
+      return 'You must choose a new password the next time you sign in. Your sessions were ended.';
   }
 }

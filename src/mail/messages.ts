@@ -6,8 +6,9 @@
  * themselves, and the HTML renderer escapes every string it prints, so an attacker-chosen device
  * name or User-Agent can not inject markup.
  *
- * No template takes a password, a TOTP secret or a recovery code; the one secret a mail may carry
- * is the one-time sign-in code of `email_code`.
+ * No template takes a password, a TOTP secret or a recovery code; the secrets a mail may carry
+ * are the one-time sign-in code of `email_code` and the single-use tokens in links (invitation,
+ * recovery and cancel links).
  */
 import { type Block, blockText, clean, html, p, siteUrl } from './document.js';
 import { draftEn } from './en.js';
@@ -25,18 +26,49 @@ export type Instant = Date | number;
 
 export type LockReason = 'password' | 'mfa';
 
+/** What an administrator did to an account (one mail may name several changes of one request). */
+export type AdminAction = 'unlocked' | 'disabled' | 'enabled' | 'role_changed' | 'renamed' | 'password_change_forced';
+
+/** Who cancelled a recovery: the user (from the mail or a session), or a sign-in with an MFA device. */
+export type RecoveryCancelledBy = 'user' | 'sign_in';
+
+/**
+ * Where the change came from, shown as "IP address" and "Browser" (the User-Agent summarised,
+ * src/mail/user-agent.ts). Both optional: a change made from the command line has neither.
+ */
+export interface Origin {
+  ip?: string;
+  userAgent?: string;
+}
+
 export type MailMessage =
   | { kind: 'email_code'; code: string; expiresInMinutes: number }
-  | { kind: 'password_changed'; at: Instant; ip?: string; userAgent?: string }
+  | ({ kind: 'password_changed'; at: Instant } & Origin)
   /** `deviceLabel`: the device type in words, from its factor (else the built-in names, else the type). */
-  | { kind: 'mfa_device_added'; deviceName: string; deviceType: string; deviceLabel?: Label; at: Instant }
-  | { kind: 'mfa_device_removed'; deviceName: string; deviceType: string; deviceLabel?: Label; at: Instant; byAdmin: boolean }
-  | { kind: 'recovery_code_used'; remaining: number; at: Instant }
+  | ({ kind: 'mfa_device_added'; deviceName: string; deviceType: string; deviceLabel?: Label; at: Instant } & Origin)
+  | ({ kind: 'mfa_device_removed'; deviceName: string; deviceType: string; deviceLabel?: Label; at: Instant; byAdmin: boolean } & Origin)
+  /** An administrator deactivated every MFA device at once; `mfaSetupDeadline`: MFA is required, assign one by then. */
+  | { kind: 'mfa_devices_reset'; count: number; at: Instant; mfaSetupDeadline?: Instant }
+  | ({ kind: 'recovery_code_used'; remaining: number; at: Instant } & Origin)
   /** `reason: 'mfa'` is the MFA lock; `hard` means only an administrator can lift it. */
-  | { kind: 'account_locked'; reason: LockReason; at: Instant; hard: boolean }
+  | ({ kind: 'account_locked'; reason: LockReason; at: Instant; hard: boolean } & Origin)
   | { kind: 'invitation'; link: string; expiresInHours: number; invitedBy?: string }
-  | { kind: 'security_key_clone_suspected'; deviceName: string; at: Instant }
-  | { kind: 'sign_in_after_failures'; failures: number; at: Instant; ip?: string };
+  | ({ kind: 'security_key_clone_suspected'; deviceName: string; at: Instant } & Origin)
+  | ({ kind: 'sign_in_after_failures'; failures: number; at: Instant } & Origin)
+  | ({ kind: 'recovery_codes_regenerated'; count: number; at: Instant } & Origin)
+  /** A sign-in completed in a browser this user had not signed in from before. */
+  | ({ kind: 'new_browser_sign_in'; at: Instant } & Origin)
+  /** `role`: the new role, with `role_changed`. */
+  | ({ kind: 'admin_action'; actions: AdminAction[]; role?: 'admin' | 'user'; at: Instant } & Origin)
+  /** "I lost my MFA devices": the link that starts the cooling-off. */
+  | ({ kind: 'lost_devices_link'; link: string; expiresInMinutes: number; coolingHours: number; at: Instant } & Origin)
+  /** The cooling-off started (the link was opened); `cancelLink` ends it. */
+  | ({ kind: 'recovery_started'; until: Instant; cancelLink: string; at: Instant } & Origin)
+  /** The cooling-off is over: password + emailed code now lead to assigning a new device. */
+  | { kind: 'recovery_ended'; requestedAt: Instant; cancelLink: string; at: Instant }
+  | ({ kind: 'recovery_cancelled'; by: RecoveryCancelledBy; at: Instant } & Origin)
+  /** The recovery sign-in deactivated every old device (`devices` of them). */
+  | ({ kind: 'recovery_completed'; devices: number; at: Instant } & Origin);
 
 export type MailKind = MailMessage['kind'];
 
@@ -45,11 +77,20 @@ export const MAIL_KINDS = [
   'password_changed',
   'mfa_device_added',
   'mfa_device_removed',
+  'mfa_devices_reset',
   'recovery_code_used',
   'account_locked',
   'invitation',
   'security_key_clone_suspected',
   'sign_in_after_failures',
+  'recovery_codes_regenerated',
+  'new_browser_sign_in',
+  'admin_action',
+  'lost_devices_link',
+  'recovery_started',
+  'recovery_ended',
+  'recovery_cancelled',
+  'recovery_completed',
 ] as const satisfies readonly MailKind[];
 
 export interface MailContext {

@@ -29,6 +29,10 @@ const SAMPLES: { [K in MailKind]: Array<Extract<MailMessage, { kind: K }>> } = {
     { kind: 'mfa_device_removed', deviceName: HOSTILE, deviceType: 'totp', at: AT, byAdmin: true },
     { kind: 'mfa_device_removed', deviceName: 'YubiKey', deviceType: 'hardware_totp', at: AT, byAdmin: false },
   ],
+  mfa_devices_reset: [
+    { kind: 'mfa_devices_reset', count: 3, at: AT, mfaSetupDeadline: AT + 86_400_000 },
+    { kind: 'mfa_devices_reset', count: 1, at: AT },
+  ],
   recovery_code_used: [
     { kind: 'recovery_code_used', remaining: 0, at: AT },
     { kind: 'recovery_code_used', remaining: 2, at: AT },
@@ -49,6 +53,19 @@ const SAMPLES: { [K in MailKind]: Array<Extract<MailMessage, { kind: K }>> } = {
     { kind: 'sign_in_after_failures', failures: 5, at: AT, ip: '2001:db8::1' },
     { kind: 'sign_in_after_failures', failures: 1, at: AT },
   ],
+  // Issue 10: the samples of test/unit/notification-mail.test.ts, one per branch.
+  recovery_codes_regenerated: [{ kind: 'recovery_codes_regenerated', count: 10, at: AT, ip: '203.0.113.9', userAgent: HOSTILE }, { kind: 'recovery_codes_regenerated', count: 1, at: AT }],
+  new_browser_sign_in: [{ kind: 'new_browser_sign_in', at: AT, ip: '203.0.113.9', userAgent: HOSTILE }, { kind: 'new_browser_sign_in', at: AT }],
+  admin_action: [
+    { kind: 'admin_action', actions: ['unlocked', 'disabled', 'enabled', 'renamed', 'password_change_forced'], at: AT, ip: '203.0.113.9' },
+    { kind: 'admin_action', actions: ['role_changed'], role: 'admin', at: AT },
+    { kind: 'admin_action', actions: ['role_changed'], role: 'user', at: AT, userAgent: HOSTILE },
+  ],
+  lost_devices_link: [{ kind: 'lost_devices_link', link: 'https://id.example.com/console/#/recover?token=abc&x=<y>', expiresInMinutes: 60, coolingHours: 24, at: AT, ip: '2001:db8::1', userAgent: HOSTILE }],
+  recovery_started: [{ kind: 'recovery_started', until: AT + 86_400_000, cancelLink: 'https://id.example.com/console/#/recover/cancel?token=abc', at: AT, ip: '203.0.113.9', userAgent: HOSTILE }],
+  recovery_ended: [{ kind: 'recovery_ended', requestedAt: AT - 86_400_000, cancelLink: 'https://id.example.com/console/#/recover/cancel?token=abc', at: AT }],
+  recovery_cancelled: [{ kind: 'recovery_cancelled', by: 'user', at: AT, ip: '203.0.113.9', userAgent: HOSTILE }, { kind: 'recovery_cancelled', by: 'sign_in', at: AT }],
+  recovery_completed: [{ kind: 'recovery_completed', devices: 2, at: AT, ip: '203.0.113.9', userAgent: HOSTILE }, { kind: 'recovery_completed', devices: 1, at: AT }],
 };
 const ALL_SAMPLES: MailMessage[] = Object.values(SAMPLES).flat();
 
