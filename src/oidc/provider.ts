@@ -132,8 +132,9 @@ async function configuration(s: OidcPorts): Promise<Configuration> {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       userinfo: { enabled: true },
-      // The nonce secret is the same on every instance and across restarts (sealed in the store).
-      dPoP: { enabled: true, nonceSecret },
+      // The nonce secret is the same on every instance and across restarts (sealed in the store), so
+      // a server nonce is required of every proof: a proof made in advance by a thief is useless.
+      dPoP: { enabled: true, nonceSecret, requireNonce: () => true },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {

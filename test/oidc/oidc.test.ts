@@ -1,4 +1,5 @@
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createHash, randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, exportJWK, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnvFor, runMamori } from '../helpers/cli.js';
@@ -145,6 +146,49 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     await expect(oidc.refreshTokenGrant(rp.config, first)).rejects.toMatchObject({ error: 'invalid_grant' });
     // The reuse looked like a stolen token: the rotated one is revoked with the whole grant.
     await expect(oidc.refreshTokenGrant(rp.config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it.skipIf(skip)('DPoP: tokens bound to the client key; a server nonce from one instance is good at the other; a bare, replayed or malformed proof is refused', async () => {
+    const browser = a.client();
+    await signInWithApp(a, browser, totpUser.email, totpUser.secret);
+    const started = await startAuthorization(rp);
+    const landing = await follow(browser, started.url, servers);
+    if (landing.kind !== 'callback') throw new Error('no callback');
+    const keys = await oidc.randomDPoPKeyPair();
+    const dpop = oidc.getDPoPHandle(rp.config, keys);
+    const tokens = await oidc.authorizationCodeGrant(rp.config, landing.url, { pkceCodeVerifier: started.verifier, expectedState: started.state, expectedNonce: started.nonce }, undefined, { DPoP: dpop });
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!, undefined, { DPoP: dpop });
+    expect(refreshed.token_type.toLowerCase()).toBe('dpop');
+
+    // A nonce the first instance handed out is good at the last one: the nonce secret is shared.
+    const last = servers.at(-1)!;
+    const proof = async (url: string, nonce?: string) => {
+      const publicJwk = await exportJWK(keys.publicKey);
+      const ath = createHash('sha256').update(refreshed.access_token).digest('base64url');
+      return new SignJWT({ htm: 'GET', htu: url, ath, jti: randomUUID(), ...(nonce ? { nonce } : {}) })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk })
+        .setIssuedAt()
+        .sign(keys.privateKey);
+    };
+    const first = await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: await proof(`${a.url}/oidc/me`) } });
+    expect(first.status).toBe(401);
+    const nonce = first.headers.get('dpop-nonce');
+    expect(nonce).toBeTruthy();
+    const atLast = await fetch(`${last.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: await proof(`${last.url}/oidc/me`, nonce!) } });
+    expect(atLast.status, await atLast.clone().text()).toBe(200);
+    expect(((await atLast.json()) as { sub: string }).sub).toBe(totpUser.id);
+    // The same proof again is a replay (the replay record is in the shared store).
+    const replayed = await proof(`${a.url}/oidc/me`, nonce!);
+    expect((await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: replayed } })).status).toBe(200);
+    expect((await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: replayed } })).status).toBe(401);
+    // Without the proof the bound token is refused.
+    const bare = await fetch(`${servers.at(-1)!.url}/oidc/me`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
+    expect(bare.status).toBe(401);
+    // A proof without a server nonce is refused with a fresh nonce to use.
+    const noNonce = await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: 'eyJhbGciOiJFUzI1NiJ9.e30.x' } });
+    expect(noNonce.status).toBe(401);
+    expect(noNonce.headers.get('www-authenticate')).toMatch(/^DPoP /);
   });
 
   it.skipIf(skip)('PKCE is required of every client, confidential ones too', async () => {
