@@ -5,6 +5,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 export type EmailCodeMode = 'when_no_mfa' | 'off';
+/** Who must hold an MFA device (MAMORI_REQUIRE_MFA `false` | `true` | `admins`). */
+export type RequireMfa = 'off' | 'all' | 'admins';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -19,7 +21,9 @@ export interface Config {
   mailFrom: string;
   /** Base64 of 32 bytes; the newest first. Older keys only decrypt (see `mamori keys rotate`). */
   masterKeys: Buffer[];
-  requireMfa: boolean;
+  requireMfa: RequireMfa;
+  /** Days a user under the rule may still sign in without MFA, from their first sign-in under it. */
+  mfaGraceDays: number;
   emailCode: EmailCodeMode;
   logLevel: LogLevel;
   issuer: string;
@@ -186,6 +190,15 @@ function enumVar<T extends string>(env: Env, name: string, values: readonly T[],
   return raw as T;
 }
 
+/** MAMORI_REQUIRE_MFA: the contract's words (`true`, `false`, `admins`), and 1/0 as boolVar takes them. */
+function requireMfaVar(env: Env): RequireMfa {
+  const raw = env.MAMORI_REQUIRE_MFA;
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return 'off';
+  if (raw === 'true' || raw === '1') return 'all';
+  if (raw === 'admins') return 'admins';
+  throw new ConfigError('MAMORI_REQUIRE_MFA', `expected true, false or admins, got "${raw}"`);
+}
+
 function urlVar(env: Env, name: string, protocols: string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -286,7 +299,8 @@ export function loadConfig(given: Env = process.env): Config {
     smtpUrl,
     mailFrom,
     masterKeys,
-    requireMfa: boolVar(env, 'MAMORI_REQUIRE_MFA', false),
+    requireMfa: requireMfaVar(env),
+    mfaGraceDays: intVar(env, 'MAMORI_MFA_GRACE_DAYS', 0, 0, 365),
     emailCode: enumVar(env, 'MAMORI_EMAIL_CODE', ['when_no_mfa', 'off'] as const, 'when_no_mfa'),
     logLevel: enumVar(
       env,

@@ -24,6 +24,7 @@ const problems = {
   device_limit_reached: [409, 'The MFA device limit is reached'],
   token_in_use: [409, 'The hardware token is assigned to another user'],
   credential_in_use: [409, 'This credential is registered to another user'],
+  last_device: [409, 'The last MFA device cannot be removed while MFA is required'],
   conflict: [409, 'The request conflicts with the current state'],
   payload_too_large: [413, 'The request body is too large'],
   unsupported_media_type: [415, 'Unsupported media type'],

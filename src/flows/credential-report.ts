@@ -1,4 +1,5 @@
 import type { Services } from '../services.js';
+import { deadlinesByUser, type EnforcementPorts } from './enforcement.js';
 
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
 
@@ -21,13 +22,18 @@ export const CREDENTIAL_REPORT_COLUMNS = [
   'last_mfa_use',
   'locked',
   'disabled',
+  // Last, so the columns before it keep their places for scripts that read them by position.
+  'mfa_setup_deadline',
 ] as const;
 
 /** One row a user: who has no MFA, whose devices are stale, who is locked. */
-export async function credentialReport(s: Pick<Services, 'users' | 'deviceReports' | 'regulator'>): Promise<string> {
+export async function credentialReport(s: Pick<Services, 'users' | 'deviceReports' | 'regulator'> & EnforcementPorts): Promise<string> {
   const users = await s.users.list();
   const devices = await s.deviceReports.activeUsage();
   const locked = await s.regulator.lockedUsers();
+  const counts = new Map<string, number>();
+  for (const d of devices) counts.set(d.user_id, (counts.get(d.user_id) ?? 0) + 1);
+  const deadlines = await deadlinesByUser(s, users, counts);
   const lines = [CREDENTIAL_REPORT_COLUMNS.join(',')];
   for (const u of users) {
     const mine = devices.filter((d) => d.user_id === u.id);
@@ -45,6 +51,7 @@ export async function credentialReport(s: Pick<Services, 'users' | 'deviceReport
         iso(lastMfa),
         locked.has(u.id),
         u.disabled === 1,
+        iso(deadlines.get(u.id) ?? null),
       ]
         .map(csvField)
         .join(','),

@@ -5,10 +5,11 @@ import type { Services } from '../services.js';
 import type { AuditEntry } from '../store/audit.js';
 import { DEVICE_LIMIT } from '../store/devices.js';
 import type { Database, MfaDevice, Session, User } from '../store/schema.js';
+import { endGrace, graceAfterAdminRemoval, mfaRequiredFor } from './enforcement.js';
 import { notify } from './notify.js';
 
 /** What these use of the composition root, and nothing more. */
-export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'devices' | 'log' | 'mailer' | 'methods' | 'sessions' | 'signIns' | 'store' | 'users'>;
+export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'sessions' | 'signIns' | 'store' | 'users'>;
 
 
 /** A pending device (an app's secret shown, not yet confirmed) is discarded after this long. */
@@ -97,6 +98,8 @@ async function completeAssignment(
   // A device removed meanwhile made this one the first, without codes hashed for it: try again.
   if (first && !backupSet) fail('conflict', 'The account changed meanwhile; assign the device again');
   if (first && backupSet) await backup.store(trx, user.id, backupSet);
+  // A first device ends any MFA grace: should the user lose every device later, it counts afresh.
+  if (active === 1) await endGrace(s, trx, user.id);
   const now = s.clock.now();
   // The assignment proved possession (fresh codes, a fresh assertion): the session now carries a second factor.
   const raisedAmr = [...new Set([...(JSON.parse(session.amr) as string[]), ...proved.amr, 'mfa'])];
@@ -217,9 +220,30 @@ export async function renameDevice(s: DevicePorts, user: User, id: string, name:
 }
 
 /**
+ * What removing devices brings, in the transaction that removed them: the backup codes void if no
+ * device is left, for an administrator's removal a fresh MFA grace, every other session and every
+ * half-finished sign-in ended. The caller appends the audit event after it.
+ */
+async function afterRemoval(s: DevicePorts, trx: Transaction<Database>, user: User, now: number, by: { admin?: string; keepSessionId?: string }) {
+  const left = await s.devices.within(trx).countActive(user.id);
+  // Backup codes stand in for a device; with no device left they would be a lone factor.
+  if (left === 0) await s.methods.factors.backup?.voidAll(trx, user.id);
+  const deadline = by.admin ? await graceAfterAdminRemoval(s, trx, user, left, now) : null;
+  const sessionsEnded = await s.sessions.within(trx).revokeAll(user.id, now, by.keepSessionId);
+  const pendingSignInsEnded = await s.signIns.within(trx).cancelOpen(user.id, now);
+  return {
+    deadline,
+    /** For the audit event's detail. */
+    facts: { sessionsEnded, pendingSignInsEnded, ...(deadline === null ? {} : { mfaSetupDeadline: new Date(deadline).toISOString() }) },
+  };
+}
+
+/**
  * Removes a device (the user's own, or an administrator's lost-device recovery). With the device
  * go what its factor ties to it, the backup codes if it was the last one, every other session,
- * every half-finished sign-in, and the audit event — one transaction.
+ * every half-finished sign-in, and the audit event — one transaction. While MFA is required of
+ * the user, they cannot remove their own last device (409 last_device); an administrator can,
+ * and the user is then in a fresh grace of 24 hours.
  */
 export async function removeDevice(s: DevicePorts, user: User, id: string, caller: Caller, by: { admin?: string; keepSessionId?: string } = {}) {
   const now = s.clock.now();
@@ -228,19 +252,48 @@ export async function removeDevice(s: DevicePorts, user: User, id: string, calle
     const devices = s.devices.within(trx);
     const device = await devices.remove(user.id, id);
     if (!device) fail('not_found', 'No MFA device with this id');
+    // Under the row lock, so two removals at once cannot each leave the other device as the last.
+    if (!by.admin && mfaRequiredFor(s.config, user.role) && (await devices.countActive(user.id)) === 0) {
+      fail('last_device', 'MFA is required for this account: assign another MFA device before removing this one');
+    }
     await factorOf(s, device).onRemove?.(trx, device);
-    // Backup codes stand in for a device; with no device left they would be a lone factor.
-    if ((await devices.countActive(user.id)) === 0) await s.methods.factors.backup?.voidAll(trx, user.id);
-    const ended = await s.sessions.within(trx).revokeAll(user.id, now, by.keepSessionId);
-    const cancelled = await s.signIns.within(trx).cancelOpen(user.id, now);
-    await s.audit.append(
-      entry(by.admin ? 'mfa_device_deactivated' : 'mfa_device_removed', user, caller, { deviceId: id, type: device.type, name: device.name, sessionsEnded: ended, pendingSignInsEnded: cancelled }, by.admin),
-      trx,
-    );
+    const after = await afterRemoval(s, trx, user, now, by);
+    await s.audit.append(entry(by.admin ? 'mfa_device_deactivated' : 'mfa_device_removed', user, caller, { deviceId: id, type: device.type, name: device.name, ...after.facts }, by.admin), trx);
     return device;
   });
   const label = labelOf(s, removed);
   await notify(s, user, { kind: 'mfa_device_removed', deviceName: removed.name, deviceType: removed.type, ...(label ? { deviceLabel: label } : {}), at: now, byAdmin: Boolean(by.admin) });
+}
+
+/**
+ * An administrator's recovery of a user who lost everything: every active device deactivated in
+ * one act (one transaction, one audit event with the count), then the user is told by mail. Of
+ * concurrent requests one does it; the others find no device left and change nothing.
+ */
+export async function removeAllDevices(s: DevicePorts, user: User, caller: Caller, admin: string): Promise<number> {
+  const now = s.clock.now();
+  const removed = await s.store.db.transaction().execute(async (trx) => {
+    await s.users.within(trx).lockRow(user.id);
+    const devices = s.devices.within(trx);
+    const gone: MfaDevice[] = [];
+    for (const listed of await devices.listActive(user.id)) {
+      const device = await devices.remove(user.id, listed.id);
+      if (!device) continue;
+      await factorOf(s, device).onRemove?.(trx, device);
+      gone.push(device);
+    }
+    if (gone.length === 0) return { count: 0, deadline: null };
+    const after = await afterRemoval(s, trx, user, now, { admin });
+    await s.audit.append(
+      entry('mfa_devices_deactivated_all', user, caller, { count: gone.length, deviceIds: gone.map((d) => d.id).join(' '), types: [...new Set(gone.map((d) => d.type))].sort().join(' '), ...after.facts }, admin),
+      trx,
+    );
+    return { count: gone.length, deadline: after.deadline };
+  });
+  if (removed.count > 0) {
+    await notify(s, user, { kind: 'mfa_devices_reset', count: removed.count, at: now, ...(removed.deadline === null ? {} : { mfaSetupDeadline: removed.deadline }) });
+  }
+  return removed.count;
 }
 
 /** A new set of recovery codes, the old one void, with its audit event in one transaction; the plain codes once. */

@@ -3,10 +3,11 @@ import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { AuditEntry } from '../store/audit.js';
 import type { Database, Session, User } from '../store/schema.js';
+import { enforceAtSignIn, enforcementFor } from './enforcement.js';
 import { sessionView, type SessionView } from './session-view.js';
 
 /** What these use of the composition root, and nothing more. */
-export type SessionPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'methods' | 'metrics' | 'sessions' | 'signIns' | 'store' | 'users'>;
+export type SessionPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'methods' | 'metrics' | 'sessions' | 'signIns' | 'store' | 'users'>;
 
 
 export interface Level {
@@ -24,9 +25,14 @@ export interface OpenedSession {
   status: 'signed_in' | 'mfa_setup_required' | 'password_change_required';
 }
 
-/** Policy wants MFA and this sign-in did not bring a second factor the user holds. */
+/**
+ * Policy wants MFA of this user, who holds no device, and their grace is over (or there is none):
+ * the early answer; `openSessionIn` decides again in its transaction, where the grace begins.
+ */
 export async function mfaSetupRequired(s: SessionPorts, userId: string, aal: number): Promise<boolean> {
-  return s.config.requireMfa && aal < 2 && (await s.methods.factors.assigned(userId)).length === 0;
+  if (s.config.requireMfa === 'off' || aal >= 2) return false;
+  const user = await s.users.findById(userId);
+  return user !== undefined && (await enforcementFor(s, user)).setupRequired;
 }
 
 /** What a session still has to do before the rest of the service opens: a forced password change first. */
@@ -53,12 +59,13 @@ export async function openSessionIn(
   const now = s.clock.now();
   if (opts.completing !== undefined && !(await s.signIns.within(trx).complete(opts.completing, now))) return undefined;
   const passwordChange = user.force_password_change === 1;
+  const enforced = await enforceAtSignIn(s, trx, user, level.aal, now);
   const created = await s.sessions.within(trx).create({
     userId: user.id,
     aal: level.aal,
     amr: level.amr,
     // The forced password change comes first; the MFA setup check runs again once it is done.
-    mfaSetupOnly: opts.setupRequired && !passwordChange,
+    mfaSetupOnly: (opts.setupRequired || enforced.setupRequired) && !passwordChange,
     passwordChangeOnly: passwordChange,
     now,
     mfaVerifiedAt: level.mfaVerified ? now : null,
@@ -75,17 +82,23 @@ export async function openSessionIn(
       userId: user.id,
       ip: caller.ip,
       userAgent: caller.userAgent,
-      detail: { aal: level.aal, amr: level.amr.join(' '), sessionId: created.session.id },
+      detail: {
+        aal: level.aal,
+        amr: level.amr.join(' '),
+        sessionId: created.session.id,
+        // The grace's start is written by this transaction, so this event records it.
+        ...(enforced.deadline === null ? {} : { mfaSetupDeadline: new Date(enforced.deadline).toISOString(), ...(enforced.begins ? { mfaGraceBegan: true } : {}) }),
+      },
     },
     trx,
   );
-  return { ...created, view: sessionView(created.session, user, s.config.sessionIdleMinutes * 60_000), status: sessionStatus(created.session) };
+  return { ...created, view: sessionView(created.session, user, s.config.sessionIdleMinutes * 60_000, enforced.deadline), status: sessionStatus(created.session) };
 }
 
 /** The same in a transaction of its own. */
 export async function openSession(s: SessionPorts, user: User, level: Level, caller: Caller, completing?: string): Promise<OpenedSession | undefined> {
-  const setupRequired = await mfaSetupRequired(s, user.id, level.aal);
-  const made = await s.store.db.transaction().execute((trx) => openSessionIn(s, trx, user, level, caller, { setupRequired, ...(completing === undefined ? {} : { completing }) }));
+  // openSessionIn decides MFA setup itself, in the transaction where the grace begins.
+  const made = await s.store.db.transaction().execute((trx) => openSessionIn(s, trx, user, level, caller, { setupRequired: false, ...(completing === undefined ? {} : { completing }) }));
   if (made) s.metrics.signIns.inc({ step: 'complete', result: 'success' });
   return made;
 }

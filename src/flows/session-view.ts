@@ -13,11 +13,14 @@ export interface SessionView {
   mfaSetupRequired: boolean;
   /** An administrator forced a password change: the session allows only that (and sign-out). */
   passwordChangeRequired: boolean;
+  /** MAMORI_REQUIRE_MFA asks this user for a device they do not hold yet: by when (src/flows/enforcement.ts). */
+  mfaSetupDeadline: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function sessionView(session: Session, user: User, idleMs: number): SessionView {
+/** `mfaSetupDeadline` as enforcementFor / enforceAtSignIn answer it; a session at aal 2 never has one. */
+export function sessionView(session: Session, user: User, idleMs: number, mfaSetupDeadline: number | null = null): SessionView {
   return {
     user: { id: user.id, email: user.email, name: user.name, role: user.role },
     aal: session.aal,
@@ -29,5 +32,6 @@ export function sessionView(session: Session, user: User, idleMs: number): Sessi
     expiresAt: iso(Math.min(session.expires_at, session.last_seen_at + idleMs)),
     mfaSetupRequired: session.mfa_setup_only === 1,
     passwordChangeRequired: session.password_change_only === 1,
+    mfaSetupDeadline: session.aal >= 2 || mfaSetupDeadline === null ? null : iso(mfaSetupDeadline),
   };
 }

@@ -23,6 +23,7 @@ import { attemptBudgets } from './migrations/005-attempt-budgets.js';
 import { deviceConfig } from './migrations/006-device-config.js';
 import { recoveryCodeLookup } from './migrations/007-recovery-code-lookup.js';
 import { integration } from './migrations/008-integration.js';
+import { mfaGrace } from './migrations/009-mfa-grace.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -126,6 +127,7 @@ class InCodeMigrations implements MigrationProvider {
       '006-device-config': deviceConfig,
       '007-recovery-code-lookup': recoveryCodeLookup,
       '008-integration': integration,
+      '009-mfa-grace': mfaGrace,
     };
   }
 }

@@ -71,7 +71,7 @@ describe('administration (role admin + aal 2)', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = (r.body as unknown as string).trim().split('\r\n');
-    expect(rows[0]).toBe('email,role,created,password_last_changed,mfa_active,mfa_device_count,mfa_device_types,last_sign_in,last_mfa_use,locked,disabled');
+    expect(rows[0]).toBe('email,role,created,password_last_changed,mfa_active,mfa_device_count,mfa_device_types,last_sign_in,last_mfa_use,locked,disabled,mfa_setup_deadline');
     const root = rows.find((x) => x.startsWith('root@example.com,'))!.split(',');
     expect(root.slice(0, 2)).toEqual(['root@example.com', 'admin']);
     expect(root[4]).toBe('true');

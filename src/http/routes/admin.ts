@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { credentialReport } from '../../flows/credential-report.js';
-import { listDevices, removeDevice } from '../../flows/devices.js';
+import { listDevices, removeAllDevices, removeDevice } from '../../flows/devices.js';
+import { deadlinesByUser } from '../../flows/enforcement.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
 import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
 import { createUser, forcePasswordChange, inviteUser, localeFrom, unlockUser, updateUser } from '../../flows/users.js';
@@ -17,6 +18,8 @@ import { GroupNames } from '../../schemas/groups.js';
 /** A whole directory of users in one file: 100 000 lines with bcrypt hashes and TOTP seeds are about 25 MiB. */
 const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
 export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get('/api/v1/admin/users', async (req) => {
@@ -24,6 +27,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       const users = await s.users.list();
       const byUser = await s.deviceReports.activeCountByUser();
       const locked = await s.regulator.lockedUsers();
+      const deadlines = await deadlinesByUser(s, users, byUser);
       const groups = await s.groups.ofAll();
       return {
         users: users.map((u) => ({
@@ -32,6 +36,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
           mfaDevices: byUser.get(u.id) ?? 0,
           lastSignInAt: u.last_sign_in_at === null ? null : new Date(u.last_sign_in_at).toISOString(),
           locked: locked.has(u.id),
+          mfaSetupDeadline: isoOrNull(deadlines.get(u.id) ?? null),
           groups: groups.get(u.id) ?? [],
         })),
       };
@@ -124,6 +129,14 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       await requireAdmin(s, req);
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
       return { devices: await listDevices(s, user), limit: DEVICE_LIMIT };
+    });
+
+    // Recovery of a user who lost every device: all of them deactivated in one act.
+    app.delete('/api/v1/admin/users/:id/mfa-devices', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+      const { user: admin } = await requireAdmin(s, req);
+      const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+      await removeAllDevices(s, user, callerOf(req), `admin:${admin.id}`);
+      return reply.code(204).send();
     });
 
     app.delete(

@@ -16,6 +16,7 @@ export const SessionSchema = Type.Object({
   expiresAt: Type.String(),
   mfaSetupRequired: Type.Boolean(),
   passwordChangeRequired: Type.Boolean(),
+  mfaSetupDeadline: Type.Union([Type.String(), Type.Null()]),
 });
 
 export const UserSchema = Type.Object({

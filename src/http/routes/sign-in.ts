@@ -10,6 +10,7 @@ import {
   type SignInResult,
 } from '../../flows/sign-in.js';
 import { sessionView } from '../../flows/session-view.js';
+import { sessionDeadline } from '../../flows/enforcement.js';
 import { signOut } from '../../flows/sessions.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
@@ -99,7 +100,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.get('/api/v1/session', { schema: { response: { 200: SessionSchema } } }, async (req) => {
       const { session, user } = await requireSession(s, req, { allow: ['mfa_setup', 'password_change'] });
-      return sessionView(session, user, s.config.sessionIdleMinutes * 60_000);
+      return sessionView(session, user, s.config.sessionIdleMinutes * 60_000, await sessionDeadline(s, session, user));
     });
   };
 }
