@@ -2,7 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, exportJWK, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvFor, runMamori } from '../helpers/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cliEnvFor, projectRoot, runMamori } from '../helpers/cli.js';
+import { createClient } from '../../src/flows/oidc-clients.js';
 import { databases } from '../helpers/db.js';
 import { AFTER_LOGOUT, CALLBACK, exchange, follow, registerRp, signInWithApp, startAuthorization, type Rp } from '../helpers/oidc.js';
 import { assignApp } from '../helpers/otp.js';
@@ -377,5 +379,40 @@ describe('OpenID Connect clients: CLI and admin API', () => {
     expect((await plain.post('/api/v1/admin/oidc-clients', body)).status).toBe(403);
     expect((await admin.delete(`/api/v1/admin/oidc-clients/${made.body.clientId}`)).status).toBe(204);
     expect((await admin.delete(`/api/v1/admin/oidc-clients/${made.body.clientId}`)).status).toBe(404);
+  });
+});
+
+/** The 30-line example in docs/examples/oidc-app.mjs, run as it is documented. */
+describe('docs/examples/oidc-app.mjs', () => {
+  let server: TestServer;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    child?.kill();
+    await server?.close();
+  });
+
+  it('signs a TOTP user in at urn:mamori:aal2 and greets them', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const { client, clientSecret } = await createClient(server.services, { name: 'Demo', redirectUris: [`http://localhost:${port}/cb`], minAcr: 'urn:mamori:aal2' }, 'test');
+    child = spawn(process.execPath, ['docs/examples/oidc-app.mjs'], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', MAMORI: server.config.publicUrl, CLIENT_ID: client.clientId, CLIENT_SECRET: clientSecret!, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await createTestUser(server, 'demo@example.com');
+    const setup = await signIn(server, 'demo@example.com');
+    const phone = await assignApp(server.clock, setup);
+    const browser = server.client();
+    await signInWithApp(server, browser, 'demo@example.com', phone.secret);
+    let start: Response | undefined;
+    for (let i = 0; i < 50 && !start; i++) start = await fetch(`http://localhost:${port}/`, { redirect: 'manual' }).catch(() => new Promise<undefined>((r) => setTimeout(r, 100)));
+    const back = await follow(browser, start!.headers.get('location')!, [server]);
+    expect(back.kind).toBe('callback');
+    if (back.kind !== 'callback') return;
+    const page = await fetch(back.url);
+    expect(await page.text()).toMatch(/^Hello demo@example\.com: urn:mamori:aal2 \(.*otp.*\)/);
   });
 });
