@@ -24,6 +24,8 @@ const FORBIDDEN: Array<{ from: string[]; to: string[] }> = [
   { from: ['src/flows/'], to: ['src/http/', 'src/cli/', 'src/oidc/'] },
   // The OpenID Connect adapter sits beside http/: it may use flows and stores, never routes.
   { from: ['src/oidc/'], to: ['src/http/routes/', 'src/cli/'] },
+  // Forward-auth's rules, target and decision are pure: the route reads the session and asks them.
+  { from: ['src/forward-auth/'], to: ['src/http/', 'src/cli/', 'src/web/', 'src/store/', 'src/oidc/'] },
 ];
 
 function tsFiles(dir: string): string[] {
