@@ -1706,7 +1706,6 @@ function usersPanel(ctx) {
         [
           [t('admin.col.user'), (u) => [u.email, u.name ? h('span', { class: 'sub' }, u.name) : null]],
           [t('admin.col.role'), (u) => (u.role === 'admin' ? t('admin.role.admin') : t('admin.role.user'))],
-          [t('admin.col.groups'), (u) => (u.groups?.length ? u.groups.map((g) => h('span', { class: 'badge' }, g)) : h('span', { class: 'muted' }, t('admin.groupsNone')))],
           [t('admin.col.mfa'), (u) => (u.mfaDevices > 0 ? tn('admin.mfaCount', u.mfaDevices) : [h('span', { class: 'badge badge-warn' }, t('admin.mfaNone')), mfaDeadlineNote(u.mfaSetupDeadline)])],
           [t('admin.col.lastSignIn'), (u) => dateEl(u.lastSignInAt)],
           [
@@ -1724,7 +1723,6 @@ function usersPanel(ctx) {
                 { class: 'row-actions' },
                 u.id === me ? null : h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t(u.disabled ? 'admin.enableNamed' : 'admin.disableNamed', { email: u.email }), onclick: () => setDisabled(ctx, u, !u.disabled) }, t(u.disabled ? 'admin.enable' : 'admin.disable')),
                 u.locked ? h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t('admin.unlockNamed', { email: u.email }), onclick: () => unlock(ctx, u) }, t('admin.unlock')) : null,
-                h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t('admin.editGroupsNamed', { email: u.email }), onclick: () => editGroups(ctx, u) }, t('admin.editGroups')),
                 u.mfaDevices > 0 ? h('button', { type: 'button', class: 'btn btn-small btn-danger', 'aria-label': t('admin.deactivateNamed', { email: u.email }), onclick: () => deactivateDevice(ctx, u) }, t('admin.deactivate')) : null,
               ),
           ],
@@ -1762,29 +1760,6 @@ async function setDisabled(ctx, user, disabled) {
     announce(t(disabled ? 'admin.disabled' : 'admin.enabled', { email: user.email }));
     ctx.reloadUsers();
   }
-}
-
-/** The group names the server takes (src/store/groups.ts GROUP_NAME), checked here so the message is in the user's language. */
-const GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-function editGroups(ctx, user) {
-  const dlg = openDialog(t('admin.groupsTitle', { email: user.email }));
-  const groups = field({ label: t('admin.col.groups'), name: 'groups', autocomplete: 'off', required: false, spellcheck: 'false', autocapitalize: 'none', value: (user.groups ?? []).join(', '), hint: t('admin.groupsHint') });
-  const f = form({
-    submitLabel: t('common.save'),
-    children: [groups.el],
-    onSubmit: async (data) => {
-      const names = str(data, 'groups').split(',').map((g) => g.trim()).filter((g) => g !== '');
-      if (!names.every((g) => GROUP_NAME.test(g))) throw new LocalError(t('admin.groupsInvalid'));
-      await adminCall(() => api('PATCH', `/api/v1/admin/users/${encodeURIComponent(user.id)}`, { groups: names }));
-      dlg.close(true);
-      announce(t('admin.groupsSaved', { email: user.email }));
-      ctx.reloadUsers();
-    },
-    secondary: h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
-  });
-  dlg.body.append(f.el);
-  groups.input.focus();
 }
 
 async function unlock(ctx, user) {
