@@ -1682,7 +1682,7 @@ async function loadAdmin(content) {
   }
   admin.byId = new Map(admin.users.map((u) => [u.id, u]));
   const ctx = { admin, reloadUsers: () => {}, reloadTokens: () => {} };
-  setChildren(content, usersPanel(ctx), reportPanel(), tokensPanel(ctx), auditPanel(ctx));
+  setChildren(content, usersPanel(ctx), clientsPanel(ctx), reportPanel(), tokensPanel(ctx), auditPanel(ctx));
 }
 
 /** Under "Not assigned": by when MAMORI_REQUIRE_MFA wants the user to assign a device, or since when it is overdue. */
@@ -1706,6 +1706,7 @@ function usersPanel(ctx) {
         [
           [t('admin.col.user'), (u) => [u.email, u.name ? h('span', { class: 'sub' }, u.name) : null]],
           [t('admin.col.role'), (u) => (u.role === 'admin' ? t('admin.role.admin') : t('admin.role.user'))],
+          [t('admin.col.groups'), (u) => (u.groups?.length ? u.groups.map((g) => h('span', { class: 'badge' }, g)) : h('span', { class: 'muted' }, t('admin.groupsNone')))],
           [t('admin.col.mfa'), (u) => (u.mfaDevices > 0 ? tn('admin.mfaCount', u.mfaDevices) : [h('span', { class: 'badge badge-warn' }, t('admin.mfaNone')), mfaDeadlineNote(u.mfaSetupDeadline)])],
           [t('admin.col.lastSignIn'), (u) => dateEl(u.lastSignInAt)],
           [
@@ -1723,6 +1724,7 @@ function usersPanel(ctx) {
                 { class: 'row-actions' },
                 u.id === me ? null : h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t(u.disabled ? 'admin.enableNamed' : 'admin.disableNamed', { email: u.email }), onclick: () => setDisabled(ctx, u, !u.disabled) }, t(u.disabled ? 'admin.enable' : 'admin.disable')),
                 u.locked ? h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t('admin.unlockNamed', { email: u.email }), onclick: () => unlock(ctx, u) }, t('admin.unlock')) : null,
+                h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t('admin.editGroupsNamed', { email: u.email }), onclick: () => editGroups(ctx, u) }, t('admin.editGroups')),
                 u.mfaDevices > 0 ? h('button', { type: 'button', class: 'btn btn-small btn-danger', 'aria-label': t('admin.deactivateNamed', { email: u.email }), onclick: () => deactivateDevice(ctx, u) }, t('admin.deactivate')) : null,
               ),
           ],
@@ -1760,6 +1762,29 @@ async function setDisabled(ctx, user, disabled) {
     announce(t(disabled ? 'admin.disabled' : 'admin.enabled', { email: user.email }));
     ctx.reloadUsers();
   }
+}
+
+/** The group names the server takes (src/store/groups.ts GROUP_NAME), checked here so the message is in the user's language. */
+const GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function editGroups(ctx, user) {
+  const dlg = openDialog(t('admin.groupsTitle', { email: user.email }));
+  const groups = field({ label: t('admin.col.groups'), name: 'groups', autocomplete: 'off', required: false, spellcheck: 'false', autocapitalize: 'none', value: (user.groups ?? []).join(', '), hint: t('admin.groupsHint') });
+  const f = form({
+    submitLabel: t('common.save'),
+    children: [groups.el],
+    onSubmit: async (data) => {
+      const names = str(data, 'groups').split(',').map((g) => g.trim()).filter((g) => g !== '');
+      if (!names.every((g) => GROUP_NAME.test(g))) throw new LocalError(t('admin.groupsInvalid'));
+      await adminCall(() => api('PATCH', `/api/v1/admin/users/${encodeURIComponent(user.id)}`, { groups: names }));
+      dlg.close(true);
+      announce(t('admin.groupsSaved', { email: user.email }));
+      ctx.reloadUsers();
+    },
+    secondary: h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
+  });
+  dlg.body.append(f.el);
+  groups.input.focus();
 }
 
 async function unlock(ctx, user) {
@@ -1925,6 +1950,100 @@ function tokensPanel(ctx) {
     }
   };
   ctx.reloadTokens();
+  return p.el;
+}
+
+/** Administration → Applications: the OpenID Connect clients, their policy, and a secret shown once. */
+function clientsPanel(ctx) {
+  const p = panel(t('admin.clients'), { description: t('admin.clientsText') });
+  const name = field({ label: t('admin.clientName'), name: 'name', maxlength: 100 });
+  const uris = h('textarea', { id: uid('redirect'), name: 'redirectUris', rows: 2, required: true, spellcheck: 'false', class: 'mono' });
+  const urisField = h('div', { class: 'field' }, h('label', { for: uris.id }, t('admin.clientRedirectUris')), h('p', { class: 'hint' }, t('admin.clientRedirectHint')), uris);
+  const levelId = uid('level');
+  const level = h(
+    'select',
+    { id: levelId, name: 'minAcr' },
+    h('option', { value: '' }, t('admin.clientLevel.any')),
+    h('option', { value: 'urn:mamori:aal2' }, t('admin.clientLevel.aal2')),
+    h('option', { value: 'urn:mamori:phr' }, t('admin.clientLevel.phr')),
+  );
+  const groups = field({ label: t('admin.clientGroups'), name: 'groups', required: false, hint: t('admin.clientGroupsHint') });
+  const check = (key, fieldName) => {
+    const id = uid(fieldName);
+    return h('div', { class: 'field field-check' }, h('input', { type: 'checkbox', id, name: fieldName }), h('label', { for: id }, t(key)));
+  };
+  const created = h('div', { role: 'status' });
+  const f = form({
+    submitLabel: t('admin.clientCreate'),
+    children: [name.el, urisField, h('div', { class: 'field' }, h('label', { for: levelId }, t('admin.clientLevel')), level), groups.el, check('admin.clientPublic', 'public'), check('admin.clientThirdParty', 'thirdParty')],
+    onSubmit: async (data) => {
+      const body = {
+        name: str(data, 'name'),
+        redirectUris: String(data.get('redirectUris') ?? '').split(/\s+/).filter(Boolean),
+        public: data.get('public') === 'on',
+        thirdParty: data.get('thirdParty') === 'on',
+        allowedGroups: String(data.get('groups') ?? '').split(/[\s,]+/).filter(Boolean),
+      };
+      const minAcr = String(data.get('minAcr') ?? '');
+      if (minAcr) body.minAcr = minAcr;
+      const r = await adminCall(() => api('POST', '/api/v1/admin/oidc-clients', body));
+      setChildren(
+        created,
+        h(
+          'div',
+          { class: 'alert alert-success' },
+          h('p', { class: 'alert-title' }, t('admin.clientCreated')),
+          h('p', null, t('admin.clientId'), ' ', h('code', null, r.clientId)),
+          r.clientSecret ? [h('p', null, t('admin.clientSecret'), ' ', h('code', { class: 'secret' }, r.clientSecret)), h('p', null, t('admin.clientSecretOnce'))] : null,
+        ),
+      );
+      f.el.reset();
+      ctx.reloadClients();
+    },
+  });
+  const list = h('div', null, loading());
+  p.body.append(f.el, created, h('h3', null, t('admin.clientsList')), list);
+  const levelName = (acr) => (acr === 'urn:mamori:phr' ? t('admin.clientLevel.phr') : acr === 'urn:mamori:aal2' ? t('admin.clientLevel.aal2') : t('admin.clientLevel.any'));
+  ctx.reloadClients = async () => {
+    try {
+      const { clients = [] } = await adminCall(() => api('GET', '/api/v1/admin/oidc-clients'));
+      const error = errorBox();
+      setChildren(
+        list,
+        error.el,
+        clients.length === 0
+          ? h('p', { class: 'empty' }, t('admin.clientsNone'))
+          : table(
+              t('admin.clientsList'),
+              [
+                [t('admin.clientName'), (c) => [c.name, h('span', { class: 'sub' }, h('code', null, c.clientId))]],
+                [t('admin.clientLevel'), (c) => levelName(c.minAcr)],
+                [t('admin.clientGroups'), (c) => (c.allowedGroups.length ? c.allowedGroups.join(', ') : t('admin.clientEveryone'))],
+                [t('admin.clientRedirectUris'), (c) => c.redirectUris.map((u) => h('code', { class: 'sub' }, u))],
+                [
+                  t('admin.col.actions'),
+                  (c) =>
+                    actionButton(
+                      t('admin.clientDelete'),
+                      async () => {
+                        if (!confirm(t('admin.clientDeleteConfirm', { name: c.name }))) return;
+                        await adminCall(() => api('DELETE', `/api/v1/admin/oidc-clients/${encodeURIComponent(c.clientId)}`));
+                        ctx.reloadClients();
+                      },
+                      { cls: 'btn btn-small btn-danger', error, ariaLabel: t('admin.clientDeleteNamed', { name: c.name }) },
+                    ),
+                ],
+              ],
+              clients,
+            ),
+      );
+    } catch (err) {
+      const e = errorBox();
+      e.show(err);
+      setChildren(list, e.el);
+    }
+  };
+  ctx.reloadClients();
   return p.el;
 }
 

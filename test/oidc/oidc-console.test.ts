@@ -1,0 +1,109 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserSkipReason, launchChromium } from '../helpers/browser.js';
+import { button, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
+import { exchange, registerRp, startAuthorization } from '../helpers/oidc.js';
+import { appCode, assignApp } from '../helpers/otp.js';
+import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
+
+/** The console's parts of OpenID Connect, in Chromium: Administration → Applications, and consent. */
+describe.skipIf(browserSkipReason !== null)('OpenID Connect in the console', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let appServer: Server;
+  let appOrigin = '';
+  const secrets = new Map<string, string>();
+
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await launchChromium();
+    appServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('back at the application'));
+    await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
+    appOrigin = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
+    for (const email of ['admin-en@example.com', 'admin-ja@example.com']) {
+      await createTestUser(server, email, { role: 'admin' });
+      secrets.set(email, (await assignApp(server.clock, await signIn(server, email))).secret);
+    }
+    await createTestUser(server, 'yui@example.com');
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => appServer?.close(r));
+    await server?.close();
+  });
+
+  async function signInAdmin(lang: Lang, email: string): Promise<Tab> {
+    const tab = await openConsole(browser, server.config.publicUrl, lang);
+    await passwordStep(tab, email);
+    await heading(tab, 'signIn.mfaTitle').waitFor();
+    server.clock.advance(60_000);
+    const code = tab.page.getByLabel(tab.t['mfa.code']!, { exact: true });
+    await code.fill(appCode(secrets.get(email)!, server.clock.now()));
+    await code.press('Enter');
+    await heading(tab, 'security.title').waitFor();
+    await tab.page.getByRole('link', { name: tab.t['nav.admin']!, exact: true }).click();
+    await heading(tab, 'admin.title').waitFor();
+    return tab;
+  }
+
+  for (const lang of ['en', 'ja'] as const) {
+    it(`${lang}: an administrator adds an application, sees its secret once, and deletes it`, async () => {
+      const tab = await signInAdmin(lang, `admin-${lang}@example.com`);
+      const { page, t } = tab;
+      await page.getByRole('heading', { name: t['admin.clients']!, level: 2 }).waitFor();
+      const name = lang === 'en' ? 'Grafana' : '請求コンソール';
+      await page.getByLabel(t['admin.clientName']!, { exact: true }).first().fill(name);
+      await page.getByLabel(t['admin.clientRedirectUris']!).first().fill('https://grafana.example.com/login/generic_oauth\nhttps://grafana.example.com/cb2');
+      await page.getByLabel(t['admin.clientLevel']!).selectOption('urn:mamori:aal2');
+      await page.getByLabel(t['admin.clientGroups']!).first().fill('ops, sre');
+      await button(tab, 'admin.clientCreate').click();
+      await page.getByText(t['admin.clientCreated']!).waitFor();
+      const secret = (await page.locator('code.secret').textContent())!;
+      expect(secret.length).toBeGreaterThanOrEqual(43);
+      const [client] = (await server.services.oidcClients.list()).filter((c) => c.name === name);
+      expect(client).toBeDefined();
+      expect(JSON.parse(client!.redirect_uris)).toEqual(['https://grafana.example.com/login/generic_oauth', 'https://grafana.example.com/cb2']);
+      expect(client!.min_acr).toBe('urn:mamori:aal2');
+      expect(JSON.parse(client!.allowed_groups)).toEqual(['ops', 'sre']);
+      const rows = () => page.getByRole('table', { name: t['admin.clientsList']! }).getByRole('row').filter({ hasText: name });
+      const row = rows();
+      await row.getByText(t['admin.clientLevel.aal2']!).waitFor();
+      // The secret is not in the list, and not there after a reload.
+      await page.reload();
+      await heading(tab, 'admin.title').waitFor();
+      await rows().waitFor();
+      expect(await page.content()).not.toContain(secret);
+
+      page.once('dialog', (d) => void d.accept());
+      await page.getByRole('button', { name: t['admin.clientDeleteNamed']!.replace('{name}', name), exact: true }).click();
+      await rows().waitFor({ state: 'detached' });
+      expect(await server.services.oidcClients.find(client!.id)).toBeUndefined();
+      expect(tab.problems).toEqual([]);
+      await tab.context.close();
+    });
+  }
+
+  it('a third-party application: the console asks for consent and Allow returns a code', async () => {
+    const rp = await registerRp(server, { thirdParty: true, name: 'Partner portal', redirectUris: [`${appOrigin}/cb`] });
+    const tab = await openConsole(browser, server.config.publicUrl, 'en');
+    const { page, t } = tab;
+    const started = await startAuthorization(rp);
+    await page.goto(started.url.href);
+    // Not signed in: the sign-in screen first, then consent.
+    await passwordStep(tab, 'yui@example.com');
+    await heading(tab, 'signIn.emailCodeTitle').waitFor();
+    await page.getByLabel(t['signIn.emailCode']!).fill(await server.lastCode('yui@example.com'));
+    await button(tab, 'common.verify').click();
+    await heading(tab, 'consent.title').waitFor();
+    await page.getByText(t['consent.lead']!.replace('{client}', 'Partner portal')).waitFor();
+    await page.getByText(t['consent.scope.email']!).waitFor();
+    await button(tab, 'consent.allow').click();
+    await page.waitForURL((u) => u.origin === appOrigin);
+    const claims = (await exchange(rp, started, { kind: 'callback', url: new URL(page.url()) })).claims()!;
+    expect(claims.email).toBe('yui@example.com');
+    expect(tab.problems).toEqual([]);
+    await tab.context.close();
+  });
+});
