@@ -416,3 +416,22 @@ describe('docs/examples/oidc-app.mjs', () => {
     expect(await page.text()).toMatch(/^Hello demo@example\.com: urn:mamori:aal2 \(.*otp.*\)/);
   });
 });
+
+/** Forwarded headers reach the library only from MAMORI_TRUSTED_PROXIES. */
+describe('OpenID Connect behind proxies', () => {
+  it('ignores X-Forwarded-* from an untrusted peer, believes them from a trusted one', async () => {
+    for (const [trusted, expectHost] of [['10.0.0.0/8', false], ['127.0.0.1/32', true]] as const) {
+      const server = await startServer({ env: { MAMORI_TRUSTED_PROXIES: trusted } });
+      try {
+        const r = await fetch(`${server.url}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } });
+        expect(r.status).toBe(200);
+        const meta = (await r.json()) as { issuer: string; authorization_endpoint: string };
+        // The issuer never moves: it is the public URL.
+        expect(meta.issuer).toBe(server.config.publicUrl);
+        expect(meta.authorization_endpoint.includes('evil.example')).toBe(expectHost);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});
