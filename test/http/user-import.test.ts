@@ -80,6 +80,9 @@ describe.each(databases)('user import and export ($name)', ({ name, skip }) => {
     expect((await importFile(JSON.stringify({ email: 'x@example.com' }), admin, 'application/json')).body).toMatchObject({ status: 415, code: 'unsupported_media_type' });
     expect((await importFile('<xml/>', admin, 'application/xml')).body).toMatchObject({ status: 415 });
     expect((await importFile('', admin)).status).toBe(400);
+    // Far above the server's default body limit (64 KiB) is fine; above 64 MiB is not.
+    const huge = await importFile(Buffer.alloc(64 * 1024 * 1024 + 1, 0x20));
+    expect(huge.body).toMatchObject({ status: 413, code: 'payload_too_large' });
     expect(await server.services.users.findByEmail('x@example.com')).toBeUndefined();
   });
 
