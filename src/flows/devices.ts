@@ -6,7 +6,7 @@ import type { AuditEntry } from '../store/audit.js';
 import { DEVICE_LIMIT } from '../store/devices.js';
 import type { Database, MfaDevice, Session, User } from '../store/schema.js';
 import { endGrace, graceAfterAdminRemoval, mfaRequiredFor } from './enforcement.js';
-import { notify } from './notify.js';
+import { notify, originOf } from './notify.js';
 
 /** What these use of the composition root, and nothing more. */
 export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'sessions' | 'signIns' | 'store' | 'users'>;
@@ -111,9 +111,9 @@ async function completeAssignment(
 }
 
 /** After the assignment committed: the owner hears of it. */
-async function announce(s: DevicePorts, user: User, made: Awaited<ReturnType<typeof completeAssignment>>) {
+async function announce(s: DevicePorts, user: User, made: Awaited<ReturnType<typeof completeAssignment>>, caller: Caller) {
   const label = labelOf(s, made.device);
-  await notify(s, user, { kind: 'mfa_device_added', deviceName: made.device.name, deviceType: made.device.type, ...(label ? { deviceLabel: label } : {}), at: s.clock.now() });
+  await notify(s, user, { kind: 'mfa_device_added', deviceName: made.device.name, deviceType: made.device.type, ...(label ? { deviceLabel: label } : {}), at: s.clock.now(), ...originOf(caller) });
   return { device: deviceView(s, made.device), recoveryCodes: made.recoveryCodes, sessionToken: made.sessionToken };
 }
 
@@ -166,7 +166,7 @@ async function assignActive(s: DevicePorts, user: User, session: Session, assign
       throw err;
     }
   });
-  return announce(s, user, made);
+  return announce(s, user, made, caller);
 }
 
 /** Step 2 for a pending device: its factor checks the proof (two consecutive codes), then it is active. */
@@ -187,7 +187,7 @@ export async function activateDevice(s: DevicePorts, user: User, session: Sessio
     if (!(await s.devices.within(trx).activate(id, proved.counter, now, now - PENDING_TTL_MS))) fail('not_found', 'No pending MFA device with this id (it may have expired)');
     return completeAssignment(s, trx, user, session, id, proved, backupSet, caller);
   });
-  return announce(s, user, made);
+  return announce(s, user, made, caller);
 }
 
 /** Finds two consecutive codes far from now and remembers how far the device's clock is off. */
@@ -262,7 +262,7 @@ export async function removeDevice(s: DevicePorts, user: User, id: string, calle
     return device;
   });
   const label = labelOf(s, removed);
-  await notify(s, user, { kind: 'mfa_device_removed', deviceName: removed.name, deviceType: removed.type, ...(label ? { deviceLabel: label } : {}), at: now, byAdmin: Boolean(by.admin) });
+  await notify(s, user, { kind: 'mfa_device_removed', deviceName: removed.name, deviceType: removed.type, ...(label ? { deviceLabel: label } : {}), at: now, byAdmin: Boolean(by.admin), ...originOf(caller) });
 }
 
 /**
@@ -306,6 +306,7 @@ export async function regenerateRecoveryCodes(s: DevicePorts, user: User, caller
     await backup.store(trx, user.id, set);
     await audit(s, 'recovery_codes_regenerated', user, caller, { count: set.codes.length }, trx);
   });
+  await notify(s, user, { kind: 'recovery_codes_regenerated', count: set.codes.length, at: s.clock.now(), ...originOf(caller) });
   return set.codes;
 }
 

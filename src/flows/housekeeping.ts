@@ -1,5 +1,7 @@
 import type { Services } from '../services.js';
 import { PENDING_TTL_MS } from './devices.js';
+import { BROWSER_COOKIE_MS } from './known-browsers.js';
+import { mailEndedCoolingOffs } from './lost-devices.js';
 
 const DAY = 24 * 3_600_000;
 /** Ended sessions and sign-ins stay a week for the session list and support questions. */
@@ -21,10 +23,17 @@ export interface Purged {
   oidcPayloads: number;
   /** Signing keys retired, and deleted once nothing they signed is still valid. */
   signingKeys: { retired: number; deleted: number };
+  /** Recovery requests that ended (cancelled, completed, links never used) a week ago. */
+  recoveryRequests: number;
+  /** Browsers not seen for as long as their cookie lives. */
+  knownBrowsers: number;
+  /** "Cooling-off ended" mails sent by this run (each claimed once across instances). */
+  recoveryEndedMails: number;
 }
 
 /** What housekeeping touches: each table's repository purges its own rows. */
-export type HousekeepingDeps = Pick<Services, 'clock' | 'signIns' | 'challenges' | 'sessions' | 'regulator' | 'invitations' | 'devices' | 'oidcPayloads' | 'signingKeys'>;
+export type HousekeepingDeps = Pick<Services, 'clock' | 'signIns' | 'challenges' | 'sessions' | 'regulator' | 'invitations' | 'devices' | 'oidcPayloads' | 'signingKeys' | 'recoveryRequests' | 'knownBrowsers'> &
+  Parameters<typeof mailEndedCoolingOffs>[0];
 
 /**
  * Deletes what can no longer matter, so no table grows without bound. Counters that still bound
@@ -45,5 +54,9 @@ export async function purgeExpired(s: HousekeepingDeps): Promise<Purged> {
     pendingDevices: await s.devices.discardStalePending(now - PENDING_TTL_MS),
     oidcPayloads: await s.oidcPayloads.sweepExpired(now),
     signingKeys: await s.signingKeys.sweep(),
+    recoveryRequests: await s.recoveryRequests.purgeEnded(ended),
+    knownBrowsers: await s.knownBrowsers.purgeUnseen(now - BROWSER_COOKIE_MS),
+    // Not a purge, but due on the same beat on every instance; the claim keeps it to one mail.
+    recoveryEndedMails: await mailEndedCoolingOffs(s),
   };
 }

@@ -242,7 +242,14 @@ export async function mailEndedCoolingOffs(s: Pick<Services, 'audit' | 'clock' |
     });
     if (!claimed) continue;
     const user = await s.users.findById(due.user_id);
-    const delivered = user !== undefined && (await deliver(s, user, { kind: 'recovery_ended', requestedAt: due.requested_at, cancelLink: consoleLink(s, 'recover/cancel', cancelToken), at: now }));
+    const delivered = user !== undefined && (await deliver(s, user, {
+        kind: 'recovery_ended',
+        requestedAt: due.requested_at,
+        cancelLink: consoleLink(s, 'recover/cancel', cancelToken),
+        at: now,
+        // Where the link was asked for from: the reader's best clue whether it was them.
+        ...originOf({ ip: due.ip, userAgent: due.user_agent }),
+      }));
     if (delivered) {
       sent++;
       continue;
@@ -302,7 +309,7 @@ export async function completeRecoveryIn(
   for (const device of active) {
     if (!(await devices.remove(user.id, device.id))) continue;
     await s.methods.factors.ofDeviceType(device.type)?.onRemove?.(trx, device);
-    events.push({ ...base, type: 'mfa_device_deactivated', detail: { deviceId: device.id, type: device.type, name: device.name, recoveryId: recovery.id } });
+    events.push({ ...base, type: 'recovery_device_deactivated', detail: { deviceId: device.id, type: device.type, name: device.name, recoveryId: recovery.id } });
   }
   await s.methods.factors.backup?.voidAll(trx, user.id);
   const sessionsEnded = await s.sessions.within(trx).revokeAll(user.id, now);

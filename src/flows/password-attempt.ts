@@ -6,7 +6,7 @@ import { isRefusal, type Attempt, type PasswordSubject } from '../regulation/ind
 import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { User } from '../store/schema.js';
-import { notify } from './notify.js';
+import { notify, originOf } from './notify.js';
 import { refuseAddress, retryLater } from './refusals.js';
 
 /** Unknown emails keep a budget of their own under an HMAC of the address, never the address itself. */
@@ -88,7 +88,7 @@ export async function attemptPassword(
   if (failed.failures === PASSWORD_FREE_FAILURES) s.metrics.lockouts.inc({ kind: 'password_backoff' });
   if (failed.lockedNow) {
     s.metrics.lockouts.inc({ kind: 'password_lock' });
-    if (user) await notify(s, user, { kind: 'account_locked', reason: 'password', at: s.clock.now(), hard: true });
+    if (user) await notify(s, user, { kind: 'account_locked', reason: 'password', at: s.clock.now(), hard: true, ...originOf(caller) });
   }
   fail('invalid_credentials', eventType === 'password_change_failed' ? 'The current password is not correct' : undefined);
 }

@@ -7,7 +7,7 @@ import { MFA_HARD_STOP } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { AuditEntry } from '../store/audit.js';
 import type { Database, User } from '../store/schema.js';
-import { notify } from './notify.js';
+import { notify, originOf } from './notify.js';
 import { refuseAddress, retryLater } from './refusals.js';
 
 /** What these use of the composition root, and nothing more. */
@@ -79,7 +79,7 @@ export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, bo
         return step.onSuccess(trx, proof, events);
       });
       s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
-      if (notice) await notify(s, user, notice);
+      if (notice) await notify(s, user, { ...notice, ...originOf(caller) });
       return result;
     } catch (err) {
       // Rolled back: the settlement with it. A proof used first by a concurrent request is a failure.
@@ -104,7 +104,7 @@ export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, bo
   });
   if (closed) {
     s.metrics.lockouts.inc({ kind: 'mfa_lock' });
-    await notify(s, user, { kind: 'account_locked', reason: 'mfa', at: s.clock.now(), hard: closed.failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0 });
+    await notify(s, user, { kind: 'account_locked', reason: 'mfa', at: s.clock.now(), hard: closed.failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0, ...originOf(caller) });
     throw new MamoriError('mfa_locked', lockedDetail);
   }
   fail('invalid_code');

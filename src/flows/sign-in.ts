@@ -4,7 +4,8 @@ import { isRefusal } from '../regulation/index.js';
 import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { SignInTransaction, User } from '../store/schema.js';
-import { notify } from './notify.js';
+import { notify, originOf } from './notify.js';
+import { announceRecoveryCompleted, attachRecoveryIn, completeRecoveryIn, readyRecovery, recoveryForSignIn, voidRecoveryOnSignIn, type LostDevicePorts } from './lost-devices.js';
 import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession, type SessionPorts } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
 import { refuseAddress, retryLater } from './refusals.js';
@@ -12,14 +13,14 @@ import { verifySecondFactor, type SecondFactorPorts } from './second-factor.js';
 import type { SessionView } from './session-view.js';
 
 /** What these use of the composition root, and nothing more. */
-export type SignInPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'hasher' | 'log' | 'mailer' | 'methods' | 'metrics' | 'regulator' | 'signIns' | 'store' | 'users'> & SessionPorts & SecondFactorPorts & Parameters<typeof attemptPassword>[0];
+export type SignInPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'hasher' | 'log' | 'mailer' | 'methods' | 'metrics' | 'regulator' | 'signIns' | 'store' | 'users'> & SessionPorts & SecondFactorPorts & Parameters<typeof attemptPassword>[0] & LostDevicePorts;
 
 
 /** A half-finished sign-in lives at most this long (the `mamori_signin` cookie's lifetime). */
 export const SIGN_IN_TTL_MS = 5 * 60_000;
 
 export type SignInResult =
-  | { status: 'email_code_sent'; signInToken: string }
+  | { status: 'email_code_sent'; signInToken: string; /** The code completes a recovery: the old devices go. */ recovery?: true }
   | { status: 'mfa_required'; methods: string[]; signInToken: string }
   | { status: OpenedSession['status']; sessionToken: string; session: SessionView };
 
@@ -49,16 +50,18 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
     await s.users.update(account.id, { password_hash: await s.hasher.hash(password) });
   }
   if (previousFailures >= PASSWORD_FREE_FAILURES) {
-    await notify(s, account, { kind: 'sign_in_after_failures', failures: previousFailures, at: now, ...(caller.ip ? { ip: caller.ip } : {}) });
+    await notify(s, account, { kind: 'sign_in_after_failures', failures: previousFailures, at: now, ...originOf(caller) });
   }
   s.metrics.signIns.inc({ step: 'password', result: 'success' });
 
   const factors = await s.methods.factors.assigned(account.id);
-  if (factors.length > 0) {
+  // Only after a recovery's cooling-off does an emailed code stand in for the lost devices (src/flows/lost-devices.ts).
+  const recovery = factors.length > 0 ? await readyRecovery(s, account) : undefined;
+  if (factors.length > 0 && !recovery) {
     const { token } = await s.signIns.start({ userId: account.id, step: 'mfa', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
     return { status: 'mfa_required', methods: factors, signInToken: token };
   }
-  if (s.config.emailCode === 'off') return opened((await openSession(s, account, { aal: 1, amr: ['pwd'], mfaVerified: false }, caller))!);
+  if (s.config.emailCode === 'off' && !recovery) return opened((await openSession(s, account, { aal: 1, amr: ['pwd'], mfaVerified: false }, caller))!);
 
   // A code sent and never used counts against the hourly budget; using it gives the place back.
   const refusal = await s.regulator.take(s.regulator.emailCodeSends(account.id));
@@ -69,8 +72,9 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
   // The sign-in, its code and the audit event commit together; the mail goes once they have.
   const { token, code } = await s.store.db.transaction().execute(async (trx) => {
     const started = await s.signIns.within(trx).start({ userId: account.id, step: 'email_code', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
+    if (recovery) await attachRecoveryIn(s, trx, recovery, started.transaction.id);
     const issued = await s.methods.signInCode.issue(trx, account, started.transaction.id, now);
-    await s.audit.append({ type: 'email_code_sent', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { transaction: started.transaction.id } }, trx);
+    await s.audit.append({ type: 'email_code_sent', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { transaction: started.transaction.id, ...(recovery ? { recoveryId: recovery.id } : {}) } }, trx);
     return { token: started.token, code: issued };
   });
   try {
@@ -80,14 +84,16 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
     s.log.error({ err: { code: (err as { code?: string }).code }, userId: account.id }, 'sign-in code not delivered');
     fail('service_unavailable', 'The sign-in code could not be sent; try again in a moment');
   }
-  return { status: 'email_code_sent', signInToken: token };
+  return { status: 'email_code_sent', signInToken: token, ...(recovery ? { recovery: true as const } : {}) };
 }
 
 export async function signInWithEmailCode(s: SignInPorts, signInToken: string | undefined, code: string, caller: Caller): Promise<SignInResult> {
   const { transaction, user } = await openSignIn(s, signInToken, 'email_code');
   const now = s.clock.now();
+  // A recovery sign-in (begun after the cooling-off) completes the recovery with this code.
+  const recovery = await recoveryForSignIn(s, transaction.id);
   // The sign-in began before the user assigned an MFA device: the emailed code no longer suffices.
-  if ((await s.methods.factors.assigned(user.id)).length > 0) {
+  if (!recovery && (await s.methods.factors.assigned(user.id)).length > 0) {
     await s.signIns.expire(transaction.id, now);
     fail('invalid_code', 'This account now has an MFA device; sign in again');
   }
@@ -101,11 +107,19 @@ export async function signInWithEmailCode(s: SignInPorts, signInToken: string | 
   const check = await s.methods.signInCode.check(transaction.id, code, now);
   if (check.result === 'ok') {
     const setupRequired = await mfaSetupRequired(s, user.id, 1);
+    let deactivated: number | undefined;
     const made = await s.store.db.transaction().execute(async (trx) => {
       if (!(await s.methods.signInCode.consume(trx, check.codeId, now))) return undefined;
       // Budget rows before the session's audit event: the failure path takes them in this order too.
       await attempt.succeed(trx);
       await s.regulator.refund(s.regulator.emailCodeSends(user.id), trx);
+      if (recovery) {
+        // The old devices go in this transaction, and the session may only assign a new one.
+        const recovered = await completeRecoveryIn(s, trx, user, { id: transaction.id, amr: JSON.parse(transaction.amr) as string[] }, recovery, caller);
+        if (!recovered) throw new CompletedMeanwhile();
+        deactivated = recovered.devices;
+        return recovered.session;
+      }
       const session = await openSessionIn(s, trx, user, { aal: 1, amr: JSON.parse(transaction.amr) as string[], mfaVerified: false }, caller, { completing: transaction.id, setupRequired });
       if (!session) throw new CompletedMeanwhile();
       return session;
@@ -115,6 +129,7 @@ export async function signInWithEmailCode(s: SignInPorts, signInToken: string | 
     });
     if (made) {
       s.metrics.signIns.inc({ step: 'complete', result: 'success' });
+      if (deactivated !== undefined) await announceRecoveryCompleted(s, user, deactivated, caller);
       return opened(made);
     }
   }
@@ -146,6 +161,8 @@ export async function signInWithSecondFactor(s: SignInPorts, signInToken: string
     },
   });
   s.metrics.signIns.inc({ step: 'complete', result: 'success' });
+  // Whoever holds a device needs no recovery: an open one is void.
+  await voidRecoveryOnSignIn(s, user, caller);
   return opened(made);
 }
 
@@ -198,5 +215,8 @@ export async function signInPasswordless(s: SignInPorts, body: Record<string, un
   await attempt.succeed();
   const user = await s.users.findById(result.userId);
   if (!user || user.disabled) fail('invalid_credentials', 'The passkey was not accepted');
-  return opened((await openSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true, phishingResistant: result.phishingResistant }, caller))!);
+  const made = (await openSession(s, user, { aal: 2, amr: [...result.amr, 'mfa'], mfaVerified: true, phishingResistant: result.phishingResistant }, caller))!;
+  // A passkey is a device the user still holds: an open recovery is void.
+  await voidRecoveryOnSignIn(s, user, caller);
+  return opened(made);
 }

@@ -36,3 +36,13 @@ export function readCookie(req: FastifyRequest, name: string): string | undefine
   const v = req.cookies[name];
   return v && v.length <= 256 ? v : undefined;
 }
+
+export const BROWSER_COOKIE = 'mamori_browser';
+
+/**
+ * The long-lived browser cookie (src/flows/known-browsers.ts): random, only its hash is stored.
+ * Host-only and for the whole site; Lax so that arriving from a mailed link still sends it.
+ */
+export function setBrowserCookie(reply: FastifyReply, token: string, secure: boolean, maxAgeSeconds: number): void {
+  reply.setCookie(BROWSER_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure, maxAge: maxAgeSeconds });
+}

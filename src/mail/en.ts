@@ -296,7 +296,7 @@ export function draftEn(msg: MailMessage, P: string, site: string): Draft {
         preheader: `You can now sign in to ${P} with your password and an emailed code, and assign a new MFA device.`,
         blocks: [
           p(`The waiting period of the account recovery for your ${P} account is over.`),
-          facts(['When', when(msg.at, 'en')], ['Recovery requested', when(msg.requestedAt, 'en')]),
+          facts(['When', when(msg.at, 'en')], ['Recovery requested', when(msg.requestedAt, 'en')], ...originRows(msg, 'en')),
           p(
             'You can now sign in at ',
             { href: site },

@@ -271,7 +271,7 @@ export function draftJa(msg: MailMessage, P: string, site: string): Draft {
           link(httpUrl(msg.link, 'link')),
           p(
             `安全のため、リンクを開くと${hours}時間の待機期間が始まります。待機期間が終わると、パスワードとこのアドレスに届く確認コードで` +
-              'サインインできるようになり、新しい MFA デバイスを割り当てていただきます。その際、現在の MFA デバイスはすべて無効化されます。' +
+              'サインインできるようになり、新しい MFA デバイスを割り当てていただきます。その際、現在の MFA デバイスはすべて非アクティブ化されます。' +
               '待機期間中はいつでも取り消すことができます。',
           ),
           p(
@@ -290,7 +290,7 @@ export function draftJa(msg: MailMessage, P: string, site: string): Draft {
           facts(['日時', when(msg.at, 'ja')], ['待機期間の終了', when(msg.until, 'ja')], ...originRows(msg, 'ja')),
           p(
             '待機期間が終わると、あなたのパスワードを知っていてこのメールボックスを読める人は誰でもサインインでき、' +
-              '現在の MFA デバイスはすべて無効化されます。',
+              '現在の MFA デバイスはすべて非アクティブ化されます。',
           ),
           p('ご本人による操作であれば、上記の日時まで待ってから、次のURLでパスワードとメールで届く確認コードを使用してサインインしてください。'),
           link(site),
@@ -305,10 +305,10 @@ export function draftJa(msg: MailMessage, P: string, site: string): Draft {
         preheader: `パスワードとメールで届く確認コードで${P}にサインインし、新しい MFA デバイスを割り当てられるようになりました。`,
         blocks: [
           p(`${P}アカウントの復旧の待機期間が終了しました。`),
-          facts(['日時', when(msg.at, 'ja')], ['復旧のリクエスト日時', when(msg.requestedAt, 'ja')]),
+          facts(['日時', when(msg.at, 'ja')], ['復旧のリクエスト日時', when(msg.requestedAt, 'ja')], ...originRows(msg, 'ja')),
           p(
             '次のURLから、パスワードとメールで届く確認コードを使用してサインインできます。サインイン後、新しい MFA デバイスを' +
-              '割り当てていただきます。以前の MFA デバイスは無効化されます。',
+              '割り当てていただきます。以前の MFA デバイスは非アクティブ化されます。',
           ),
           link(site),
           p('お心当たりがない場合は、すぐに次のリンクから復旧を取り消し、管理者にご連絡ください。'),
@@ -338,12 +338,12 @@ export function draftJa(msg: MailMessage, P: string, site: string): Draft {
     case 'recovery_completed': {
       const devices = count(msg.devices, 'devices');
       return {
-        subject: `【${P}】MFA デバイスが無効化されました`,
-        preheader: `${P}アカウントが復旧され、MFA デバイスが無効化されました。`,
+        subject: `【${P}】MFA デバイスが非アクティブ化されました`,
+        preheader: `${P}アカウントが復旧され、MFA デバイスが非アクティブ化されました。`,
         blocks: [
           p(
             `アカウントの復旧の待機期間が終わった後、パスワードとメールで届いた確認コードを使用して${P}アカウントにサインインがありました。` +
-              `MFA デバイス${devices}台が無効化されたため、新しい MFA デバイスを割り当てる必要があります。`,
+              `MFA デバイス${devices}台が非アクティブ化されたため、新しい MFA デバイスを割り当てる必要があります。`,
           ),
           facts(['日時', when(msg.at, 'ja')], ...originRows(msg, 'ja')),
           p('ご本人による操作であれば、まだの場合はすぐに新しい MFA デバイスを割り当て、リカバリーコードを安全な場所に保管してください。'),

@@ -65,7 +65,8 @@ export type MailMessage =
   /** The cooling-off started (the link was opened); `cancelLink` ends it. */
   | ({ kind: 'recovery_started'; until: Instant; cancelLink: string; at: Instant } & Origin)
   /** The cooling-off is over: password + emailed code now lead to assigning a new device. */
-  | { kind: 'recovery_ended'; requestedAt: Instant; cancelLink: string; at: Instant }
+  /** The origin is the request's (the link was asked for from there); no request makes this mail. */
+  | ({ kind: 'recovery_ended'; requestedAt: Instant; cancelLink: string; at: Instant } & Origin)
   | ({ kind: 'recovery_cancelled'; by: RecoveryCancelledBy; at: Instant } & Origin)
   /** The recovery sign-in deactivated every old device (`devices` of them). */
   | ({ kind: 'recovery_completed'; devices: number; at: Instant } & Origin);

@@ -24,6 +24,7 @@ import { deviceConfig } from './migrations/006-device-config.js';
 import { recoveryCodeLookup } from './migrations/007-recovery-code-lookup.js';
 import { integration } from './migrations/008-integration.js';
 import { mfaGrace } from './migrations/009-mfa-grace.js';
+import { recoveryAndBrowsers } from './migrations/010-recovery-and-browsers.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -128,6 +129,7 @@ class InCodeMigrations implements MigrationProvider {
       '007-recovery-code-lookup': recoveryCodeLookup,
       '008-integration': integration,
       '009-mfa-grace': mfaGrace,
+      '010-recovery-and-browsers': recoveryAndBrowsers,
     };
   }
 }

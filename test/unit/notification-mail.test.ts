@@ -62,7 +62,7 @@ describe('security notifications say when, where from, which browser and what to
       expect(ja.text).not.toMatch(/undefined|NaN/);
     }
     expect(renderMail({ kind: 'new_browser_sign_in', at: AT }, 'ja', ctx).subject).toBe('【Mamori】新しいブラウザーからサインインがありました');
-    expect(renderMail({ kind: 'recovery_completed', devices: 2, at: AT }, 'ja', ctx).text).toContain('MFA デバイス2台が無効化');
+    expect(renderMail({ kind: 'recovery_completed', devices: 2, at: AT }, 'ja', ctx).text).toContain('MFA デバイス2台が非アクティブ化');
     expect(renderMail({ kind: 'lost_devices_link', link: 'https://id.example.com/x', expiresInMinutes: 60, coolingHours: 24, at: AT }, 'ja', ctx).text).toContain('24時間の待機期間');
   });
 

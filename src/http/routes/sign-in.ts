@@ -12,8 +12,10 @@ import {
 import { sessionView } from '../../flows/session-view.js';
 import { sessionDeadline } from '../../flows/enforcement.js';
 import { signOut } from '../../flows/sessions.js';
+import { BROWSER_COOKIE_DAYS, recognizeBrowser } from '../../flows/known-browsers.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
+import { BROWSER_COOKIE, setBrowserCookie } from '../cookies.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, sessionCookieSettings, setSessionCookie, setSignInCookie } from '../cookies.js';
 import { Code, Email, Empty, Password, SessionSchema } from './schemas.js';
 import { secondFactorBody } from './mfa-devices.js';
@@ -27,6 +29,8 @@ const StepAnswer = Type.Object({
     Type.Literal('password_change_required'),
   ]),
   methods: Type.Optional(Type.Array(Type.String())),
+  /** With `email_code_sent`: the code completes a recovery after its cooling-off (the old MFA devices go). */
+  recovery: Type.Optional(Type.Boolean()),
   session: Type.Optional(SessionSchema),
 });
 
@@ -35,13 +39,17 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
   const sessionCookie = sessionCookieSettings(s.config);
 
   /** Translates a step's result into cookies and the contract's answer. */
-  function answer(reply: FastifyReply, r: SignInResult) {
+  async function answer(reply: FastifyReply, r: SignInResult) {
     if (r.status === 'email_code_sent' || r.status === 'mfa_required') {
       setSignInCookie(reply, r.signInToken, secure);
+      if (r.status === 'email_code_sent' && r.recovery) return { status: r.status, recovery: true };
       return r.status === 'mfa_required' ? { status: r.status, methods: r.methods } : { status: r.status };
     }
     clearSignInCookie(reply, secure);
     setSessionCookie(reply, r.sessionToken, sessionCookie);
+    // A completed sign-in: a browser new to this user is told to its owner (src/flows/known-browsers.ts).
+    const browser = await recognizeBrowser(s, r.session.user.id, readCookie(reply.request, BROWSER_COOKIE), callerOf(reply.request));
+    setBrowserCookie(reply, browser, secure, BROWSER_COOKIE_DAYS * 86_400);
     return { status: r.status, session: r.session };
   }
 
