@@ -14,11 +14,13 @@ import { meRoutes } from './routes/me.js';
 import { mfaDeviceRoutes } from './routes/mfa-devices.js';
 import { setupRoutes } from './routes/setup.js';
 import { signInRoutes } from './routes/sign-in.js';
+import { recoveryRoutes } from './routes/recovery.js';
 import { testClockRoutes } from './routes/test-clock.js';
 import { webRoutes } from '../web/routes.js';
 import { OidcProvider } from '../oidc/provider.js';
 import { oidcMiddleware, oidcRoutes } from './routes/oidc.js';
 import { oidcClientRoutes } from './routes/oidc-clients.js';
+import { auditRoutes } from './routes/audit.js';
 import middie from '@fastify/middie';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -166,6 +168,7 @@ export async function buildApp(s: Services) {
   await app.register(healthRoutes(s));
   await app.register(setupRoutes(s));
   await app.register(signInRoutes(s));
+  await app.register(recoveryRoutes(s));
   await app.register(meRoutes(s));
   await app.register(mfaDeviceRoutes(s));
   await app.register(factorRoutes(s));
@@ -174,6 +177,7 @@ export async function buildApp(s: Services) {
   await app.register(webRoutes(s));
   await app.register(oidcRoutes(s, oidc));
   await app.register(oidcClientRoutes(s));
+  await app.register(auditRoutes(s));
   if (s.config.testClock) await app.register(testClockRoutes(s));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,5 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+
+/**
+ * The library, loaded on first use only: the command line is bundled into one file, where a static
+ * import would load the library (and Koa, and its Node-version warning) for every command.
+ */
+type Library = typeof import('oidc-provider');
+let library: Promise<Library> | undefined;
+const loadLibrary = () => (library ??= import('oidc-provider'));
 import { ACR_VALUES, rankOf, sessionLevel, type Acr } from '../flows/levels.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
@@ -52,7 +61,7 @@ async function mamoriSession(s: OidcPorts, ctx: KoaContextWithOIDC): Promise<{ s
  * - `acr_values` and the client's minimum level are enforced, not advisory: a session below them
  *   goes to an interaction, which steps up or answers `unmet_authentication_requirements`.
  */
-function loginPolicy(s: OidcPorts) {
+function loginPolicy(s: OidcPorts, { interactionPolicy }: Library) {
   const policy = interactionPolicy.base();
   const login = policy.get('login')!;
   login.checks.unshift(
@@ -103,7 +112,7 @@ export function loginResult(s: Pick<OidcPorts, 'clock'>, session: Session, user:
   };
 }
 
-async function configuration(s: OidcPorts): Promise<Configuration> {
+async function configuration(s: OidcPorts, lib: Library): Promise<Configuration> {
   const cookieKey = (await s.sharedSecrets.get('oidc_cookie_key', s.box)).toString('base64url');
   const nonceSecret = await s.sharedSecrets.get('oidc_dpop_nonce_secret', s.box);
   const secure = s.config.publicUrl.startsWith('https:');
@@ -155,7 +164,7 @@ async function configuration(s: OidcPorts): Promise<Configuration> {
     },
     interactions: {
       url: (_ctx, interaction) => `${INTERACTION_PATH}${interaction.uid}`,
-      policy: loginPolicy(s),
+      policy: loginPolicy(s, lib),
     },
     pkce: { required: () => true },
     routes: {
@@ -232,7 +241,8 @@ export class OidcProvider {
   }
 
   private async build(fingerprint: string): Promise<Provider> {
-    const provider = new Provider(this.s.config.publicUrl, await configuration(this.s));
+    const lib = await loadLibrary();
+    const provider = new lib.default(this.s.config.publicUrl, await configuration(this.s, lib));
     // Forwarded headers are stripped below unless they come from a trusted proxy, so the library
     // may believe what is left (https behind a TLS-terminating proxy, for Secure cookies).
     provider.proxy = true;

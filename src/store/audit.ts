@@ -87,6 +87,22 @@ export class AuditLog {
     return q.execute();
   }
 
+  /**
+   * Events matching the filters, newest first (`before` pages back) or oldest first (`after` pages
+   * on). Times are inclusive of `from`, exclusive of `to`. The id orders events exactly (the chain
+   * appends them in id order), so a page boundary never skips or repeats one.
+   */
+  async search(f: { userId?: string; types?: readonly string[]; from?: number; to?: number; before?: number; after?: number; order: 'asc' | 'desc'; limit: number }): Promise<AuditEvent[]> {
+    let q = this.store.db.selectFrom('audit_events').selectAll();
+    if (f.userId !== undefined) q = q.where('user_id', '=', f.userId);
+    if (f.types !== undefined && f.types.length > 0) q = q.where('type', 'in', [...f.types]);
+    if (f.from !== undefined) q = q.where('at', '>=', f.from);
+    if (f.to !== undefined) q = q.where('at', '<', f.to);
+    if (f.before !== undefined) q = q.where('id', '<', f.before);
+    if (f.after !== undefined) q = q.where('id', '>', f.after);
+    return q.orderBy('id', f.order).limit(f.limit).execute();
+  }
+
   async recentForUser(userId: string, limit: number): Promise<AuditEvent[]> {
     return this.store.db
       .selectFrom('audit_events')

@@ -6,6 +6,7 @@ import { DEVICE_LIMIT } from '../../store/devices.js';
 import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
 import { createUser, forcePasswordChange, inviteUser, localeFrom, unlockUser, updateUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
+import { adminActionsOf, notifyAdminAction } from '../../flows/notify.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { Email, Id, Name, Password, Role, UserSchema } from './schemas.js';
@@ -80,6 +81,8 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
         const { user: admin } = await requireAdmin(s, req);
         const { groups, ...changes } = req.body;
         const actor = `admin:${admin.id}`;
+        // What the account was, so its owner can be told what changed (issue 10: admin acted on the account).
+        const before = Object.keys(changes).length > 0 ? await s.users.findById(req.params.id) : undefined;
         // Groups change in a transaction and audit event of their own (user_groups_changed); the
         // schema has checked every name already, so a bad one changes nothing at all.
         const user =
@@ -87,6 +90,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
             ? await updateUser(s, req.params.id, changes, actor, callerOf(req))
             : ((await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user'));
         const now = groups === undefined ? await s.groups.of(user.id) : await changeGroups(s, user.id, { set: groups }, actor, callerOf(req));
+        if (before) await notifyAdminAction(s, user, adminActionsOf(before, user), callerOf(req), user.role);
         return { user: { ...userView(user), groups: now } };
       },
     );
@@ -115,6 +119,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       const { user: admin } = await requireAdmin(s, req);
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
       await unlockUser(s, user, `admin:${admin.id}`, callerOf(req));
+      await notifyAdminAction(s, user, ['unlocked'], callerOf(req));
       return reply.code(204).send();
     });
 
@@ -122,6 +127,8 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.post('/api/v1/admin/users/:id/force-password-change', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
       const { user: admin } = await requireAdmin(s, req);
       await forcePasswordChange(s, req.params.id, `admin:${admin.id}`, callerOf(req));
+      const user = await s.users.findById(req.params.id);
+      if (user) await notifyAdminAction(s, user, ['password_change_forced'], callerOf(req));
       return reply.code(204).send();
     });
 
@@ -189,44 +196,6 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
         .send(await credentialReport(s));
     });
 
-    app.get(
-      '/api/v1/admin/audit',
-      {
-        schema: {
-          querystring: Type.Object(
-            {
-              after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
-              limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
-            },
-            { additionalProperties: false },
-          ),
-        },
-      },
-      async (req) => {
-        await requireAdmin(s, req);
-        const limit = Math.min(Math.max(Number(req.query.limit ?? 100), 1), 1000);
-        const events = await s.audit.list({ after: Number(req.query.after ?? 0), limit });
-        return {
-          events: events.map((e) => ({
-            id: e.id,
-            at: new Date(e.at).toISOString(),
-            type: e.type,
-            userId: e.user_id,
-            actor: e.actor,
-            instance: e.instance,
-            ip: e.ip,
-            userAgent: e.user_agent,
-            detail: JSON.parse(e.detail) as Record<string, unknown>,
-            hash: e.hash,
-          })),
-          next: events.length === limit ? events[events.length - 1]!.id : null,
-        };
-      },
-    );
-
-    app.get('/api/v1/admin/audit/verify', async (req) => {
-      await requireAdmin(s, req);
-      return s.audit.verify();
-    });
+    // The audit log's routes are in ./audit.ts.
   };
 }

@@ -91,6 +91,10 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
                   type: Type.String(),
                   ip: Type.Union([Type.String(), Type.Null()]),
                   userAgent: Type.Union([Type.String(), Type.Null()]),
+                  /** How: `password`, `email_code`, `passkey`, or the second factor's method (`totp`, `webauthn`, `recovery_code`…). */
+                  method: Type.Union([Type.String(), Type.Null()]),
+                  /** Which MFA device, by the name the user gave it. */
+                  device: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
                   detail: Type.Record(Type.String(), Type.Unknown()),
                 }),
               ),
@@ -102,15 +106,27 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
         const { user } = await requireSession(s, req);
         const events = await s.audit.recentForUser(user.id, 100);
         return {
-          events: events.map((e) => ({
-            at: iso(e.at)!,
-            type: e.type,
-            ip: e.ip,
-            userAgent: e.user_agent,
-            detail: JSON.parse(e.detail) as Record<string, unknown>,
-          })),
+          events: events.map((e) => {
+            const detail = JSON.parse(e.detail) as Record<string, unknown>;
+            return { at: iso(e.at)!, type: e.type, ip: e.ip, userAgent: e.user_agent, ...activityOf(e.type, detail), detail };
+          }),
         };
       },
     );
   };
+}
+
+/**
+ * The method and device an activity event is about, from what its flow recorded: second factors
+ * name their method and device; a sign-in says by its `amr` whether a password or a passkey began it.
+ */
+function activityOf(type: string, detail: Record<string, unknown>): { method: string | null; device: { id: string; name: string } | null } {
+  const device = typeof detail.deviceId === 'string' && typeof detail.deviceName === 'string' ? { id: detail.deviceId, name: detail.deviceName } : null;
+  if (typeof detail.method === 'string') return { method: detail.method, device };
+  if (type === 'sign_in_succeeded' && typeof detail.amr === 'string') {
+    const amr = detail.amr.split(' ');
+    return { method: amr.includes('pwd') ? 'password' : amr.includes('hwk') || amr.includes('swk') ? 'passkey' : null, device };
+  }
+  if (type.startsWith('email_code')) return { method: 'email_code', device };
+  return { method: null, device };
 }

@@ -1,0 +1,115 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { MamoriError } from '../../errors.js';
+import type { Services } from '../../services.js';
+import type { AuditEvent } from '../../store/schema.js';
+import { requireAdmin } from '../auth.js';
+
+const Cursor = Type.String({ pattern: '^[0-9]{1,15}$' });
+const Instant = Type.String({ minLength: 10, maxLength: 40, description: 'ISO 8601 time' });
+
+/** The filters both the listing and the export take. */
+const Filters = {
+  userId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** One event type, or several separated by commas. */
+  type: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: '^[a-z0-9_]+(,[a-z0-9_]+)*$' })),
+  from: Type.Optional(Instant),
+  to: Type.Optional(Instant),
+};
+
+function instant(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new MamoriError('validation_failed', `${name} must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z`);
+  return ms;
+}
+
+function filters(q: { userId?: string; type?: string; from?: string; to?: string }) {
+  return {
+    ...(q.userId === undefined ? {} : { userId: q.userId }),
+    ...(q.type === undefined ? {} : { types: q.type.split(',') }),
+    ...(q.from === undefined ? {} : { from: instant(q.from, 'from') }),
+    ...(q.to === undefined ? {} : { to: instant(q.to, 'to') }),
+  };
+}
+
+export function auditView(e: AuditEvent) {
+  return {
+    id: e.id,
+    at: new Date(e.at).toISOString(),
+    type: e.type,
+    userId: e.user_id,
+    actor: e.actor,
+    instance: e.instance,
+    ip: e.ip,
+    userAgent: e.user_agent,
+    detail: JSON.parse(e.detail) as Record<string, unknown>,
+    hash: e.hash,
+  };
+}
+
+/**
+ * The audit log for administrators: filtered by user, type and time; `order=desc` (newest first,
+ * what the console shows) pages back with `before`, the default oldest-first pages on with
+ * `after` (the contract's `?after=&limit=`). The export streams every matching event as JSON lines.
+ */
+export function auditRoutes(s: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/api/v1/admin/audit',
+      {
+        schema: {
+          querystring: Type.Object(
+            {
+              after: Type.Optional(Cursor),
+              before: Type.Optional(Cursor),
+              limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+              order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+              ...Filters,
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        await requireAdmin(s, req);
+        const q = req.query;
+        if (q.after !== undefined && q.before !== undefined) throw new MamoriError('validation_failed', 'Give after or before, not both');
+        const order = q.order ?? (q.before !== undefined ? 'desc' : 'asc');
+        const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
+        const events = await s.audit.search({
+          ...filters(q),
+          order,
+          limit,
+          ...(order === 'asc' ? { after: Number(q.after ?? 0) } : q.before !== undefined ? { before: Number(q.before) } : {}),
+        });
+        return { events: events.map(auditView), next: events.length === limit ? events[events.length - 1]!.id : null };
+      },
+    );
+
+    app.get(
+      '/api/v1/admin/audit/export',
+      { schema: { querystring: Type.Object(Filters, { additionalProperties: false }) } },
+      async (req, reply) => {
+        await requireAdmin(s, req);
+        const f = filters(req.query);
+        const lines: string[] = [];
+        // Page by id so an export of millions of events never holds them all in one query.
+        for (let after = 0; ; ) {
+          const page = await s.audit.search({ ...f, order: 'asc', after, limit: 1000 });
+          for (const e of page) lines.push(JSON.stringify(auditView(e)));
+          if (page.length < 1000) break;
+          after = page[page.length - 1]!.id;
+        }
+        return reply
+          .type('application/x-ndjson; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="audit.jsonl"')
+          .send(lines.length ? lines.join('\n') + '\n' : '');
+      },
+    );
+
+    app.get('/api/v1/admin/audit/verify', async (req) => {
+      await requireAdmin(s, req);
+      return s.audit.verify();
+    });
+  };
+}
