@@ -84,6 +84,9 @@ const state = {
   forwardReturn: null,
   /** The token of an invitation link, taken out of the address bar as soon as it is read. */
   inviteToken: null,
+  /** The token of a recovery link or of its cancel link (`#/recover?token=`, `#/recover/cancel?token=`), likewise. */
+  recoverToken: null,
+  cancelToken: null,
   /** GET /api/v1/factors' `factors` once loaded (public: it describes the service, no user). */
   factors: null,
 };
@@ -795,6 +798,9 @@ const routes = {
   '/security': { title: 'security.title', view: viewSecurity },
   '/admin': { title: 'admin.title', view: viewAdmin },
   '/invite': { title: 'invite.title', view: viewInvite },
+  '/lost-devices': { title: 'lost.title', view: viewLostDevices },
+  '/recover': { title: 'recover.title', view: viewRecover },
+  '/recover-cancel': { title: 'recoverCancel.title', view: viewRecoverCancel },
   '/consent': { title: 'consent.title', view: viewConsent },
 };
 
@@ -805,6 +811,13 @@ function currentRoute() {
   if (invite) {
     state.inviteToken = invite[1];
     history.replaceState(null, '', '#/invite');
+  }
+  // A recovery link or its cancel link (mailed by the server): the token, likewise, in memory only.
+  const recover = /^#\/recover(\/cancel)?\?token=([A-Za-z0-9_-]{20,200})$/.exec(location.hash);
+  if (recover) {
+    if (recover[1]) state.cancelToken = recover[2];
+    else state.recoverToken = recover[2];
+    history.replaceState(null, '', recover[1] ? '#/recover-cancel' : '#/recover');
   }
   const m = /^#(\/[a-z-]*)/.exec(location.hash);
   return m ? m[1] : '';
@@ -819,6 +832,8 @@ function go(route) {
 function redirectFor(route) {
   if (state.setupNeeded) return route === '/setup' ? null : '/setup';
   if (route === '/invite') return null;
+  // The lost-device pages work signed in or not (the cancel link must work wherever it is opened).
+  if (route === '/lost-devices' || route === '/recover' || route === '/recover-cancel') return null;
   if (route === '/setup') return state.session ? '/security' : '/sign-in';
   if (!state.session) return route === '/sign-in' ? null : '/sign-in';
   if (route === '/sign-in') {
@@ -968,6 +983,95 @@ function viewInvite() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Lost MFA devices: #/lost-devices asks for the link, #/recover (the mailed link) starts the
+// 24-hour waiting period, #/recover-cancel (the cancel link) ends it.
+
+function viewLostDevices() {
+  const card = h('section', { class: 'card card-narrow' }, pageHead('lost.title', t('lost.lead')), h('p', null, t('lost.how')));
+  const email = field({ label: t('field.email'), name: 'email', type: 'email', autocomplete: 'username', value: state.signIn.email, maxlength: 254 });
+  const f = form({
+    submitLabel: t('lost.submit'),
+    children: [email.el],
+    onSubmit: async (data) => {
+      const address = str(data, 'email');
+      // The same answer whether or not the address has an account: say only what happens if it does.
+      await api('POST', '/api/v1/sign-in/lost-devices', { email: address });
+      state.signIn = { step: 'password', email: address, methods: [], mode: 'totp' };
+      state.notice = { kind: 'success', text: t('lost.sent', { email: address }) };
+      go('/sign-in');
+    },
+    secondary: h('a', { class: 'btn', href: '#/sign-in' }, t('common.back')),
+  });
+  card.append(f.el);
+  return card;
+}
+
+function viewRecover() {
+  const card = h('section', { class: 'card card-narrow' }, pageHead('recover.title', t('recover.lead')));
+  if (!state.recoverToken) {
+    append(card, h('div', { class: 'alert alert-error' }, h('p', null, t('recover.missing'))), h('p', { class: 'links' }, h('a', { href: '#/lost-devices' }, t('lost.link'))));
+    return card;
+  }
+  const error = errorBox();
+  // A click, not the page load, starts it: a mail scanner that opens links must not.
+  const start = actionButton(
+    t('recover.submit'),
+    async () => {
+      const r = await api('POST', '/api/v1/recovery/confirm', { token: state.recoverToken });
+      state.recoverToken = null;
+      setChildren(card, pageHead('recover.title'), h('div', { class: 'alert alert-success', role: 'status' }, h('p', null, t('recover.started', { time: fmtDate(r.coolingUntil) }))), h('p', { class: 'links' }, h('a', { href: '#/sign-in' }, t('signIn.title'))));
+    },
+    { cls: 'btn btn-primary', error },
+  );
+  append(card, error.el, h('div', { class: 'form-actions' }, start, h('a', { class: 'btn', href: '#/sign-in' }, t('common.cancel'))));
+  return card;
+}
+
+function viewRecoverCancel() {
+  const card = h('section', { class: 'card card-narrow' }, pageHead('recoverCancel.title', t('recoverCancel.lead')));
+  if (!state.cancelToken) {
+    append(card, h('div', { class: 'alert alert-error' }, h('p', null, t('recover.missing'))));
+    return card;
+  }
+  const error = errorBox();
+  const cancel = actionButton(
+    t('recoverCancel.submit'),
+    async () => {
+      await api('POST', '/api/v1/recovery/cancel', { token: state.cancelToken });
+      state.cancelToken = null;
+      setChildren(card, pageHead('recoverCancel.title'), h('div', { class: 'alert alert-success', role: 'status' }, h('p', null, t('recoverCancel.done'))), h('p', { class: 'links' }, h('a', { href: state.session ? '#/security' : '#/sign-in' }, t(state.session ? 'nav.security' : 'signIn.title'))));
+    },
+    { cls: 'btn btn-danger', error },
+  );
+  append(card, error.el, h('div', { class: 'form-actions' }, cancel));
+  return card;
+}
+
+/** Security credentials: an account recovery under way (perhaps not the user's own) and a way to stop it. */
+function recoveryBanner() {
+  const slot = h('div', { class: 'banner-slot' });
+  const draw = async () => {
+    const r = await api('GET', '/api/v1/me/recovery').catch(() => null);
+    const rec = r?.recovery;
+    if (!rec) return setChildren(slot);
+    const text = rec.status === 'link_sent' ? t('recovery.linkSent', { time: fmtDate(rec.requestedAt) }) : rec.status === 'cooling_off' ? t('recovery.coolingOff', { time: fmtDate(rec.coolingUntil) }) : t('recovery.ready');
+    const error = errorBox();
+    const cancel = actionButton(
+      t('recovery.cancel'),
+      async () => {
+        await api('DELETE', '/api/v1/me/recovery');
+        announce(t('recovery.cancelled'));
+        await draw();
+      },
+      { cls: 'btn btn-danger', error },
+    );
+    setChildren(slot, h('div', { class: 'alert alert-error banner', role: 'alert' }, h('p', { class: 'alert-title' }, t('recovery.bannerTitle')), h('p', null, text), h('p', null, t('recovery.notYou')), error.el, h('div', { class: 'form-actions' }, cancel)));
+  };
+  void draw();
+  return slot;
+}
+
+// ---------------------------------------------------------------------------------------------
 // #/sign-in
 
 function resetSignIn() {
@@ -997,7 +1101,7 @@ async function afterStep(r) {
       return;
     }
     case 'email_code_sent':
-      state.signIn = { ...state.signIn, step: 'email_code' };
+      state.signIn = { ...state.signIn, step: 'email_code', recovery: r.recovery === true };
       render();
       return;
     case 'mfa_required': {
@@ -1034,6 +1138,8 @@ function viewSignIn() {
       card,
       pageHead('signIn.emailCodeTitle'),
       notice,
+      // After a recovery's waiting period this code replaces the MFA devices: say so before it is typed.
+      s.recovery ? h('div', { class: 'alert alert-error' }, h('p', { class: 'alert-title' }, t('signIn.recoveryTitle')), h('p', null, t('signIn.recoveryWarning'))) : null,
       h(
         'div',
         { class: 'alert alert-warning' },
@@ -1079,6 +1185,7 @@ function viewSignIn() {
     if (s.mode !== 'recovery_code' && s.methods.includes('recovery_code')) links.push(linkButton(t('mfa.useRecoveryCode'), switchTo('recovery_code')));
     if (s.mode !== 'totp' && s.methods.includes('totp')) links.push(linkButton(t('mfa.useCode'), switchTo('totp')));
     for (const m of s.methods) if (!CUSTOM_METHODS.includes(m) && m !== s.mode) links.push(linkButton(t('mfa.useMethod', { method: methodLabel(m) }), switchTo(m)));
+    links.push(h('a', { href: '#/lost-devices' }, t('lost.link')));
     links.push(linkButton(t('signIn.startOver'), resetSignIn));
     append(card, pageHead('signIn.mfaTitle', t('signIn.mfaLead')), notice, parts, h('p', { class: 'links' }, links));
     return card;
@@ -1158,6 +1265,7 @@ function viewSecurity() {
   const banner = h('div', { class: 'banner-slot' });
   const ctx = { devices: undefined, reloadDevices: () => {}, reloadRecovery: () => {}, drawRecovery: () => {}, reloadSessions: () => {}, reloadActivity: () => {} };
   append(page, pageHead('security.title', t('security.lead', { email: session.user.email })), takeNotice(), banner);
+  if (!setupOnly) page.append(recoveryBanner());
   page.append(mfaPanel(ctx, banner));
   if (setupOnly) {
     page.append(h('p', { class: 'muted' }, t('security.setupOnlyRest')));

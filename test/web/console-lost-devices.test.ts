@@ -1,0 +1,135 @@
+/**
+ * Issue 10 in the console, in Chromium, through the UI only and in both languages: "I lost my
+ * MFA devices" on the MFA step, the mailed link's page (#/recover), the cancel link's page
+ * (#/recover/cancel), the banner in Security credentials with its Cancel button, and the warning
+ * on the emailed-code step that completes a recovery.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserSkipReason, launchChromium } from '../helpers/browser.js';
+import { button, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
+import { appCode, assignApp } from '../helpers/otp.js';
+import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
+
+describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let origin: string;
+
+  beforeAll(async () => {
+    server = await startServer();
+    origin = server.config.publicUrl;
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** The newest mail of `kind` to `email` in the development outbox (the link mail goes out after the answer). */
+  async function mailed(email: string, kind: string, after = 0): Promise<string> {
+    for (let i = 0; i < 200; i++) {
+      const mails = (await server.outbox()).filter((m) => m.to === email && m.kind === kind);
+      if (mails.length > after) return mails.at(-1)!.text;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no ${kind} mail to ${email}`);
+  }
+  const tokenIn = (text: string, re: RegExp) => re.exec(text)![1]!;
+
+  async function enrolled(email: string): Promise<string> {
+    await createTestUser(server, email);
+    const c = await signIn(server, email);
+    return (await assignApp(server.clock, c)).secret;
+  }
+
+  async function signInWithApp(tab: Tab, email: string, secret: string) {
+    await passwordStep(tab, email);
+    await heading(tab, 'signIn.mfaTitle').waitFor();
+    server.clock.advance(61_000);
+    await tab.page.getByLabel(tab.t['mfa.code']!, { exact: true }).fill(appCode(secret, server.clock.now()));
+    await button(tab, 'common.verify').click();
+    await heading(tab, 'security.title').waitFor();
+  }
+
+  for (const lang of ['en', 'ja'] as Lang[]) {
+    it(`${lang}: asks for the link from the MFA step, starts and cancels the recovery, and warns before it completes`, async () => {
+      const email = `console-lost-${lang}@example.com`;
+      const secret = await enrolled(email);
+      const owner = await openConsole(browser, origin, lang);
+      const tab = await openConsole(browser, origin, lang);
+      try {
+        // The owner is signed in elsewhere (before anything is asked: an MFA sign-in voids a recovery).
+        await owner.page.goto(`${origin}/console/#/sign-in`);
+        await signInWithApp(owner, email, secret);
+
+        // The MFA step offers the way out; the address is filled in already.
+        await tab.page.goto(`${origin}/console/#/sign-in`);
+        await passwordStep(tab, email);
+        await heading(tab, 'signIn.mfaTitle').waitFor();
+        await tab.page.getByRole('link', { name: tab.t['lost.link']!, exact: true }).click();
+        await heading(tab, 'lost.title').waitFor();
+        await tab.page.getByText(tab.t['lost.how']!).waitFor();
+        expect(await tab.page.getByLabel(tab.t['field.email']!).inputValue()).toBe(email);
+        await button(tab, 'lost.submit').click();
+        await tab.page.getByText(tab.t['lost.sent']!.replace('{email}', email)).waitFor();
+
+        // The mailed link: a click starts the 24-hour wait, and the token leaves the address bar.
+        const link = tokenIn(await mailed(email, 'lost_devices_link'), /#\/recover\?token=([A-Za-z0-9_-]+)/);
+        await tab.page.goto(`${origin}/console/#/recover?token=${link}`);
+        await heading(tab, 'recover.title').waitFor();
+        expect(tab.page.url()).toMatch(/#\/recover$/);
+        await button(tab, 'recover.submit').click();
+        await tab.page.getByText(tab.t['recover.started']!.split('{time}')[0]!.trim()).waitFor();
+
+        // The owner's Security credentials show it, and Cancel ends it.
+        await owner.page.reload();
+        await owner.page.getByText(owner.t['recovery.bannerTitle']!).waitFor();
+        await owner.page.getByText(owner.t['recovery.notYou']!).waitFor();
+        await button(owner, 'recovery.cancel').click();
+        await owner.page.getByText(owner.t['recovery.bannerTitle']!).waitFor({ state: 'detached' });
+        expect((await server.outbox()).filter((m) => m.to === email && m.kind === 'recovery_cancelled')).toHaveLength(1);
+
+        // Again, cancelled this time from the mail's cancel link.
+        await tab.page.goto(`${origin}/console/#/lost-devices`);
+        await heading(tab, 'lost.title').waitFor();
+        await tab.page.getByLabel(tab.t['field.email']!).fill(email);
+        await button(tab, 'lost.submit').click();
+        await heading(tab, 'signIn.title').waitFor();
+        const second = tokenIn(await mailed(email, 'lost_devices_link', 1), /#\/recover\?token=([A-Za-z0-9_-]+)/);
+        await tab.page.goto(`${origin}/console/#/recover?token=${second}`);
+        await button(tab, 'recover.submit').click();
+        await tab.page.getByText(tab.t['recover.started']!.split('{time}')[0]!.trim()).waitFor();
+        const cancel = tokenIn(await mailed(email, 'recovery_started', 1), /#\/recover\/cancel\?token=([A-Za-z0-9_-]+)/);
+        await tab.page.goto(`${origin}/console/#/recover/cancel?token=${cancel}`);
+        await heading(tab, 'recoverCancel.title').waitFor();
+        expect(tab.page.url()).toMatch(/#\/recover-cancel$/);
+        await button(tab, 'recoverCancel.submit').click();
+        await tab.page.getByText(tab.t['recoverCancel.done']!).waitFor();
+
+        // A third time, left to run its 24 hours: the emailed-code step warns, then the session may only assign a device.
+        await tab.page.goto(`${origin}/console/#/lost-devices`);
+        await button(tab, 'lost.submit').click();
+        await heading(tab, 'signIn.title').waitFor();
+        const third = tokenIn(await mailed(email, 'lost_devices_link', 2), /#\/recover\?token=([A-Za-z0-9_-]+)/);
+        await tab.page.goto(`${origin}/console/#/recover?token=${third}`);
+        await button(tab, 'recover.submit').click();
+        await tab.page.getByText(tab.t['recover.started']!.split('{time}')[0]!.trim()).waitFor();
+        server.clock.advance(24 * 3_600_000 + 1000);
+        await tab.page.goto(`${origin}/console/#/sign-in`);
+        await passwordStep(tab, email);
+        await heading(tab, 'signIn.emailCodeTitle').waitFor();
+        await tab.page.getByText(tab.t['signIn.recoveryTitle']!).waitFor();
+        await tab.page.getByLabel(tab.t['signIn.emailCode']!).fill(await server.lastCode(email));
+        await button(tab, 'common.verify').click();
+        await heading(tab, 'security.title').waitFor();
+        await tab.page.getByText(tab.t['security.mfaRequiredTitle']!).waitFor();
+        expect(tab.problems).toEqual([]);
+        expect(owner.problems).toEqual([]);
+      } finally {
+        await tab.context.close();
+        await owner.context.close();
+      }
+    });
+  }
+});
