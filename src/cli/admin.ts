@@ -1,3 +1,4 @@
+import { exportAudit } from '../flows/audit-export.js';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.js';
@@ -162,9 +163,8 @@ export function registerAdminCommands(program: Command): void {
       });
     });
 
-  program
-    .command('audit')
-    .description('audit log')
+  const audit = program.command('audit').description('audit log');
+  audit
     .command('verify')
     .description('check the keyed chain of the audit log')
     .action(async () => {
@@ -174,6 +174,33 @@ export function registerAdminCommands(program: Command): void {
         // Rows from before the key are only hash-chained: say how many, so nobody over-trusts them.
         const unkeyed = r.unkeyed > 0 ? ` (the first ${r.unkeyed} from before the key, SHA-256 only)` : '';
         process.stdout.write(`audit chain valid: ${r.events} events${unkeyed}\n`);
+      });
+    });
+
+  audit
+    .command('export')
+    .description('the audit log as JSON lines (oldest first), optionally filtered')
+    .option('--email <email>', "only this user's events")
+    .option('--type <types>', 'only these event types (comma-separated)')
+    .option('--from <time>', 'from this ISO 8601 time (inclusive)')
+    .option('--to <time>', 'until this ISO 8601 time (exclusive)')
+    .action(async (opts: { email?: string; type?: string; from?: string; to?: string }) => {
+      const time = (v: string | undefined, option: string) => {
+        if (v === undefined) return undefined;
+        const ms = Date.parse(v);
+        if (!/^\d{4}-\d{2}-\d{2}/.test(v) || !Number.isFinite(ms)) throw new UsageError(`${option} must be an ISO 8601 time such as 2026-12-01T00:00:00Z`);
+        return ms;
+      };
+      if (opts.type !== undefined && !/^[a-z0-9_]+(,[a-z0-9_]+)*$/.test(opts.type)) throw new UsageError('--type must be event types separated by commas');
+      const from = time(opts.from, '--from');
+      const to = time(opts.to, '--to');
+      await withServices(async (s) => {
+        const user = opts.email === undefined ? undefined : await findUser(s, opts.email);
+        await exportAudit(
+          s,
+          { ...(user ? { userId: user.id } : {}), ...(opts.type ? { types: opts.type.split(',') } : {}), ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) },
+          (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', resolve))),
+        );
       });
     });
 

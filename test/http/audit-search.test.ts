@@ -82,3 +82,28 @@ describe.each(databases)('admin audit: filters, newest first, paging, export ($n
     expect((await server.client().get('/api/v1/admin/audit/export')).status).toBe(401);
   });
 });
+
+describe('mamori audit export', () => {
+  it('writes the filtered log as JSON lines; bad options are exit 2', async () => {
+    const { runMamori, cliEnvFor } = await import('../helpers/cli.js');
+    const server = await startServer();
+    try {
+      const made = await createTestUser(server, 'ren@example.com');
+      await server.client().post('/api/v1/sign-in', { email: 'ren@example.com', password: 'not the password at all' });
+      const env = cliEnvFor(server);
+      const all = await runMamori(['audit', 'export'], env);
+      expect(all.status, all.stderr).toBe(0);
+      const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; type: string; userId: string | null });
+      expect(lines.map((l) => l.id)).toEqual([...lines.map((l) => l.id)].sort((x, y) => x - y));
+      const mine = await runMamori(['audit', 'export', '--email', 'ren@example.com', '--type', 'sign_in_failed'], env);
+      const mineLines = mine.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; userId: string });
+      expect(mineLines).toHaveLength(1);
+      expect(mineLines[0]).toMatchObject({ type: 'sign_in_failed', userId: made.id });
+      expect((await runMamori(['audit', 'export', '--from', 'yesterday'], env)).status).toBe(2);
+      expect((await runMamori(['audit', 'export', '--type', 'x;y'], env)).status).toBe(2);
+      expect((await runMamori(['audit', 'export', '--email', 'nobody@example.com'], env)).status).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});

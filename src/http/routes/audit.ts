@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MamoriError } from '../../errors.js';
 import type { Services } from '../../services.js';
-import type { AuditEvent } from '../../store/schema.js';
+import { auditView, exportAudit } from '../../flows/audit-export.js';
 import { requireAdmin } from '../auth.js';
 
 const Cursor = Type.String({ pattern: '^[0-9]{1,15}$' });
@@ -29,21 +29,6 @@ function filters(q: { userId?: string; type?: string; from?: string; to?: string
     ...(q.type === undefined ? {} : { types: q.type.split(',') }),
     ...(q.from === undefined ? {} : { from: instant(q.from, 'from') }),
     ...(q.to === undefined ? {} : { to: instant(q.to, 'to') }),
-  };
-}
-
-export function auditView(e: AuditEvent) {
-  return {
-    id: e.id,
-    at: new Date(e.at).toISOString(),
-    type: e.type,
-    userId: e.user_id,
-    actor: e.actor,
-    instance: e.instance,
-    ip: e.ip,
-    userAgent: e.user_agent,
-    detail: JSON.parse(e.detail) as Record<string, unknown>,
-    hash: e.hash,
   };
 }
 
@@ -92,18 +77,9 @@ export function auditRoutes(s: Services): FastifyPluginAsyncTypebox {
       async (req, reply) => {
         await requireAdmin(s, req);
         const f = filters(req.query);
-        const lines: string[] = [];
-        // Page by id so an export of millions of events never holds them all in one query.
-        for (let after = 0; ; ) {
-          const page = await s.audit.search({ ...f, order: 'asc', after, limit: 1000 });
-          for (const e of page) lines.push(JSON.stringify(auditView(e)));
-          if (page.length < 1000) break;
-          after = page[page.length - 1]!.id;
-        }
-        return reply
-          .type('application/x-ndjson; charset=utf-8')
-          .header('content-disposition', 'attachment; filename="audit.jsonl"')
-          .send(lines.length ? lines.join('\n') + '\n' : '');
+        const chunks: string[] = [];
+        await exportAudit(s, f, (chunk) => void chunks.push(chunk));
+        return reply.type('application/x-ndjson; charset=utf-8').header('content-disposition', 'attachment; filename="audit.jsonl"').send(chunks.join(''));
       },
     );
 
