@@ -263,13 +263,30 @@ export async function mailEndedCoolingOffs(s: Pick<Services, 'audit' | 'clock' |
 }
 
 /**
+ * A device assigned since the request was made means the user holds one again: the recovery is
+ * stale and must not deactivate it (say the administrator removed the old devices meanwhile, and
+ * the user assigned a new one with password and emailed code).
+ */
+async function supersededByDevice(s: Pick<Services, 'devices'>, request: RecoveryRequest): Promise<boolean> {
+  return (await s.devices.listActive(request.user_id)).some((d) => (d.activated_at ?? d.created_at) > request.requested_at);
+}
+
+/**
  * At the password step of a user with MFA devices: the recovery whose cooling-off is over, if
  * any (its "ended" mail goes first if housekeeping has not sent it yet). The sign-in then asks
- * for an emailed code instead of the second factor.
+ * for an emailed code instead of the second factor. A stale one is cancelled instead.
  */
-export async function readyRecovery(s: Parameters<typeof mailEndedCoolingOffs>[0], user: User): Promise<RecoveryRequest | undefined> {
+export async function readyRecovery(s: LostDevicePorts, user: User): Promise<RecoveryRequest | undefined> {
   const ready = await s.recoveryRequests.findReady(user.id, s.clock.now());
-  if (ready && ready.ended_mail_sent_at === null) await mailEndedCoolingOffs(s, { userId: user.id });
+  if (!ready) return undefined;
+  if (await supersededByDevice(s, ready)) {
+    await s.store.db.transaction().execute(async (trx) => {
+      const ended = await s.recoveryRequests.within(trx).cancelOpen(user.id, s.clock.now());
+      if (ended.length > 0) await s.audit.append({ type: 'recovery_cancelled', userId: user.id, detail: { recoveryIds: ended.map((r) => r.id).join(' '), by: 'device_assigned' } }, trx);
+    });
+    return undefined;
+  }
+  if (ready.ended_mail_sent_at === null) await mailEndedCoolingOffs(s, { userId: user.id });
   return ready;
 }
 
@@ -278,9 +295,10 @@ export async function attachRecoveryIn(s: Pick<Services, 'recoveryRequests'>, tr
   await s.recoveryRequests.within(trx).attachSignIn(recovery.id, signInId);
 }
 
-/** The ready recovery an emailed-code sign-in was started for, if it still is ready. */
-export function recoveryForSignIn(s: Pick<Services, 'clock' | 'recoveryRequests'>, signInId: string): Promise<RecoveryRequest | undefined> {
-  return s.recoveryRequests.findReadyForSignIn(signInId, s.clock.now());
+/** The ready recovery an emailed-code sign-in was started for, if it still is ready (and no device came since). */
+export async function recoveryForSignIn(s: Pick<Services, 'clock' | 'devices' | 'recoveryRequests'>, signInId: string): Promise<RecoveryRequest | undefined> {
+  const ready = await s.recoveryRequests.findReadyForSignIn(signInId, s.clock.now());
+  return ready && !(await supersededByDevice(s, ready)) ? ready : undefined;
 }
 
 /**

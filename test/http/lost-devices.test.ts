@@ -246,6 +246,22 @@ for (const { name, skip } of databases) {
       }
     });
 
+    it('never deactivates a device assigned after the request: the recovery is stale', async () => {
+      const email = 'stale@example.com';
+      const user = await enrolled(email);
+      expect((await server.client().post('/api/v1/recovery/confirm', { token: await requestLink(email) })).status).toBe(200);
+      await advance(61);
+      const second = await assignApp(server.clock, user.c, 'Second phone');
+      await advance(24 * HOUR + 60);
+      const step = await passwordStep(email);
+      expect(step.body).toMatchObject({ status: 'mfa_required' });
+      await advance(61);
+      expect((await step.c.post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(second.secret, server.clock.now()) })).status).toBe(200);
+      expect((await step.c.get<{ devices: unknown[] }>('/api/v1/me/mfa-devices')).body.devices).toHaveLength(2);
+      const events = (await auditOf((await server.services.users.findByEmail(email))!.id)).filter((e) => e.type === 'recovery_cancelled');
+      expect(events.map((e) => JSON.parse(e.detail).by)).toEqual(['device_assigned']);
+    });
+
     it('lets one of many concurrent confirmations of a link through', async () => {
       const email = 'race@example.com';
       await enrolled(email);
