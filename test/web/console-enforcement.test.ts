@@ -64,6 +64,9 @@ describe.skipIf(browserSkipReason !== null)('console reminder of the MFA deadlin
     const tab = await openConsole(browser, origin, 'en');
     try {
       await tab.context.addCookies([{ name: 'mamori_session', value: c.cookies.get('mamori_session')!, url: origin }]);
+      // The console read GET /session once, signed out, when the tab opened (and went to #/sign-in):
+      // leave the document, so the console loads afresh with the cookie, straight at #/admin.
+      await tab.page.goto('about:blank');
       await tab.page.goto(`${origin}/console/#/admin`);
       const row = tab.page.getByRole('row').filter({ hasText: 'grace.en@example.com' });
       await row.getByText(tab.t['admin.mfaDeadline']!.replace('{date}', printed(deadline, 'en')), { exact: true }).waitFor();
