@@ -163,7 +163,10 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
       expect(evaluated.length).toBe(PASSWORD_FREE_FAILURES);
       // argon2id ran exactly once per evaluated guess (the dummy hash for an unknown email), never for a refusal.
       expect(verified).toBe(evaluated.length);
-      expect(expect429(after)).toBe(PASSWORD_BACKOFF_BASE_MS / 1000);
+      // The back-off began when the last evaluated failure settled; the burst itself may take a second or two on a loaded machine.
+      const retryAfter = expect429(after);
+      expect(retryAfter).toBeLessThanOrEqual(PASSWORD_BACKOFF_BASE_MS / 1000);
+      expect(retryAfter).toBeGreaterThanOrEqual(PASSWORD_BACKOFF_BASE_MS / 1000 - 3);
       expect(argon.calls).toBe(verified);
 
       // Every evaluated guess is in the audit log, and nothing else is.

@@ -161,9 +161,11 @@ describe.each(databases)('sessions ($name)', ({ name, skip }) => {
     expect(types.slice(0, 2)).toEqual(['browser_remembered', 'sign_in_succeeded']);
     for (const e of r.body.events) {
       expect(Number.isNaN(Date.parse(e.at))).toBe(false);
-      expect(Object.keys(e).sort()).toEqual(['at', 'detail', 'ip', 'type', 'userAgent']);
+      expect(Object.keys(e).sort()).toEqual(['at', 'detail', 'device', 'ip', 'method', 'type', 'userAgent']);
     }
     expect(r.body.events.find((e) => e.type === 'sign_in_failed')).toMatchObject({ ip: '127.0.0.1', detail: { reason: 'wrong_password' } });
+    // Which method: the sign-in began with a password, its second step was the emailed code.
+    expect(r.body.events.find((e) => e.type === 'sign_in_succeeded')).toMatchObject({ method: 'password', device: null });
     const user = (await server.services.users.findByEmail(email))!;
     for (const secret of [STRONG_PASSWORD, 'wrong password for activity', code, cookie, createHash('sha256').update(cookie).digest('hex'), user.password_hash!, '$argon2']) {
       expect(r.text).not.toContain(secret);
