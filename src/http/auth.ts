@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../errors.js';
+import { enforcementFor, mfaRequiredFor } from '../flows/enforcement.js';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
@@ -30,6 +31,11 @@ export async function requireSession(s: Services, req: FastifyRequest, opts: { a
   const allow = opts.allow ?? [];
   if (session.password_change_only && !allow.includes('password_change')) fail('password_change_required', 'Choose a new password before using the rest of the service');
   if (session.mfa_setup_only && !allow.includes('mfa_setup')) fail('mfa_setup_required', 'Assign an MFA device before using the rest of the service');
+  // A session opened during the grace does not outlive its deadline: past it, only enrollment is
+  // reachable, as for a session opened after it. Costs queries only for aal-1 sessions the rule covers.
+  if (session.aal < 2 && !allow.includes('mfa_setup') && mfaRequiredFor(s.config, user.role) && (await enforcementFor(s, user)).setupRequired) {
+    fail('mfa_setup_required', 'The time to assign an MFA device has passed: assign one before using the rest of the service');
+  }
   return { session, user };
 }
 

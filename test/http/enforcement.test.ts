@@ -347,3 +347,33 @@ describe.each(databases)('MFA enforcement with a grace period ($name)', ({ name,
   });
 });
 
+
+describe.each(databases)('a session opened during the grace does not outlive its deadline ($name)', ({ name, skip }) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    if (skip) return;
+    server = await startServer({
+      database: name,
+      env: { MAMORI_TEST_CLOCK: 'true', MAMORI_REQUIRE_MFA: 'true', MAMORI_MFA_GRACE_DAYS: '1', MAMORI_SESSION_ABSOLUTE_HOURS: '72', MAMORI_SESSION_IDLE_MINUTES: '1440' },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  it.skipIf(skip)('past the deadline only enrollment answers, in the same session; a device opens everything again', async () => {
+    await createTestUser(server, 'sora@example.com');
+    const { c, answer } = await signInWithoutDevice(server, 'sora@example.com');
+    expect(answer.status).toBe('signed_in');
+    await advance(server, 23 * HOUR_S);
+    expect((await c.get('/api/v1/me/sessions')).status).toBe(200);
+    await advance(server, 2 * HOUR_S);
+    const refused = await c.get('/api/v1/me/sessions');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'mfa_setup_required' });
+    expect((await c.get<SessionBody>('/api/v1/session')).status).toBe(200);
+    // Enrollment still works in that session (the first device needs a sign-in within 20 minutes: sign in again).
+    const again = await signInWithoutDevice(server, 'sora@example.com');
+    expect(again.answer.status).toBe('mfa_setup_required');
+    await assignApp(server.clock, again.c);
+    expect((await again.c.get('/api/v1/me/sessions')).status).toBe(200);
+  });
+});
