@@ -46,9 +46,7 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
     fail('invalid_credentials');
   }
   const now = s.clock.now();
-  if (s.hasher.needsRehash(account.password_hash!)) {
-    await s.users.update(account.id, { password_hash: await s.hasher.hash(password) });
-  }
+  // An imported or outdated hash was re-hashed by attemptPassword, audited, in the attempt's transaction.
   if (previousFailures >= PASSWORD_FREE_FAILURES) {
     await notify(s, account, { kind: 'sign_in_after_failures', failures: previousFailures, at: now, ...originOf(caller) });
   }
