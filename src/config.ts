@@ -49,6 +49,11 @@ export interface Config {
   bodyLimitBytes: number;
   /** The bearer token `/metrics` asks for; unset, `/metrics` does not exist. */
   metricsToken: string | undefined;
+  /**
+   * Administrators needed for the acts that could strip a user's protection (another user's MFA
+   * devices, the admin role, disabling): 1 = one (the default), 2 = the two-person rule.
+   */
+  adminApprovals: 1 | 2;
 }
 
 export class ConfigError extends Error {
@@ -321,5 +326,6 @@ export function loadConfig(given: Env = process.env): Config {
     testClock: boolVar(env, 'MAMORI_TEST_CLOCK', false),
     bodyLimitBytes: intVar(env, 'MAMORI_BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     metricsToken: tokenVar(env, 'MAMORI_METRICS_TOKEN', 32),
+    adminApprovals: intVar(env, 'MAMORI_ADMIN_APPROVALS', 1, 1, 2) === 2 ? 2 : 1,
   };
 }

@@ -26,6 +26,12 @@ const problems = {
   credential_in_use: [409, 'This credential is registered to another user'],
   last_device: [409, 'The last MFA device cannot be removed while MFA is required'],
   conflict: [409, 'The request conflicts with the current state'],
+  // The two-person rule (MAMORI_ADMIN_APPROVALS=2, src/flows/approvals.ts).
+  approval_self: [403, 'A second administrator must approve this request, not the one who made it'],
+  approval_required: [403, 'This needs a second administrator’s approval, which this request cannot ask for'],
+  approval_not_pending: [409, 'The approval request is no longer pending'],
+  approval_failed: [409, 'The approved act could not be carried out'],
+  approval_expired: [410, 'The approval request has expired'],
   payload_too_large: [413, 'The request body is too large'],
   unsupported_media_type: [415, 'Unsupported media type'],
   account_locked: [423, 'The account is locked'],

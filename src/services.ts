@@ -34,6 +34,7 @@ import { OidcPayloadRepository } from './store/oidc-payloads.js';
 import { SharedSecrets } from './store/sealed-settings.js';
 import { SigningKeyRepository } from './store/signing-keys.js';
 import { SigningKeyRing } from './flows/signing-keys.js';
+import { AdminApprovalRepository } from './store/approvals.js';
 
 /** Everything a flow may use, built once per process and closed in reverse order. */
 export interface Services {
@@ -73,6 +74,8 @@ export interface Services {
   oidcPayloads: OidcPayloadRepository;
   /** Random secrets every instance shares, sealed in the store. */
   sharedSecrets: SharedSecrets;
+  /** Administrators' acts waiting for a second administrator (MAMORI_ADMIN_APPROVALS=2, src/flows/approvals.ts). */
+  approvals: AdminApprovalRepository;
   close(): Promise<void>;
 }
 
@@ -186,6 +189,7 @@ export async function createServices(
     oidcClients: new OidcClientRepository(store),
     oidcPayloads: new OidcPayloadRepository(store),
     sharedSecrets: new SharedSecrets(store),
+    approvals: new AdminApprovalRepository(store),
     async close() {
       await mailer.close();
       await store.close();

@@ -247,20 +247,31 @@ async function afterRemoval(s: DevicePorts, trx: Transaction<Database>, user: Us
  */
 export async function removeDevice(s: DevicePorts, user: User, id: string, caller: Caller, by: { admin?: string; keepSessionId?: string } = {}) {
   const now = s.clock.now();
-  const removed = await s.store.db.transaction().execute(async (trx) => {
-    await s.users.within(trx).lockRow(user.id);
-    const devices = s.devices.within(trx);
-    const device = await devices.remove(user.id, id);
-    if (!device) fail('not_found', 'No MFA device with this id');
-    // Under the row lock, so two removals at once cannot each leave the other device as the last.
-    if (!by.admin && mfaRequiredFor(s.config, user.role) && (await devices.countActive(user.id)) === 0) {
-      fail('last_device', 'MFA is required for this account: assign another MFA device before removing this one');
-    }
-    await factorOf(s, device).onRemove?.(trx, device);
-    const after = await afterRemoval(s, trx, user, now, by);
-    await s.audit.append(entry(by.admin ? 'mfa_device_deactivated' : 'mfa_device_removed', user, caller, { deviceId: id, type: device.type, name: device.name, ...after.facts }, by.admin), trx);
-    return device;
-  });
+  const removed = await s.store.db.transaction().execute((trx) => removeDeviceWithin(s, trx, user, id, caller, by, now));
+  await announceDeviceRemoval(s, user, removed, caller, by, now);
+}
+
+/**
+ * The removal itself, in the caller's transaction (removeDevice's own, or an approval's under the
+ * two-person rule, which appends its event after this one). Returns the removed device.
+ */
+export async function removeDeviceWithin(s: DevicePorts, trx: Transaction<Database>, user: User, id: string, caller: Caller, by: { admin?: string; keepSessionId?: string }, now: number): Promise<MfaDevice> {
+  await s.users.within(trx).lockRow(user.id);
+  const devices = s.devices.within(trx);
+  const device = await devices.remove(user.id, id);
+  if (!device) fail('not_found', 'No MFA device with this id');
+  // Under the row lock, so two removals at once cannot each leave the other device as the last.
+  if (!by.admin && mfaRequiredFor(s.config, user.role) && (await devices.countActive(user.id)) === 0) {
+    fail('last_device', 'MFA is required for this account: assign another MFA device before removing this one');
+  }
+  await factorOf(s, device).onRemove?.(trx, device);
+  const after = await afterRemoval(s, trx, user, now, by);
+  await s.audit.append(entry(by.admin ? 'mfa_device_deactivated' : 'mfa_device_removed', user, caller, { deviceId: id, type: device.type, name: device.name, ...after.facts }, by.admin), trx);
+  return device;
+}
+
+/** After a removal committed: the owner hears of it. */
+export async function announceDeviceRemoval(s: DevicePorts, user: User, removed: MfaDevice, caller: Caller, by: { admin?: string }, now: number): Promise<void> {
   const label = labelOf(s, removed);
   await notify(s, user, { kind: 'mfa_device_removed', deviceName: removed.name, deviceType: removed.type, ...(label ? { deviceLabel: label } : {}), at: now, byAdmin: Boolean(by.admin), ...originOf(caller) });
 }
@@ -272,28 +283,36 @@ export async function removeDevice(s: DevicePorts, user: User, id: string, calle
  */
 export async function removeAllDevices(s: DevicePorts, user: User, caller: Caller, admin: string): Promise<number> {
   const now = s.clock.now();
-  const removed = await s.store.db.transaction().execute(async (trx) => {
-    await s.users.within(trx).lockRow(user.id);
-    const devices = s.devices.within(trx);
-    const gone: MfaDevice[] = [];
-    for (const listed of await devices.listActive(user.id)) {
-      const device = await devices.remove(user.id, listed.id);
-      if (!device) continue;
-      await factorOf(s, device).onRemove?.(trx, device);
-      gone.push(device);
-    }
-    if (gone.length === 0) return { count: 0, deadline: null };
-    const after = await afterRemoval(s, trx, user, now, { admin });
-    await s.audit.append(
-      entry('mfa_devices_deactivated_all', user, caller, { count: gone.length, deviceIds: gone.map((d) => d.id).join(' '), types: [...new Set(gone.map((d) => d.type))].sort().join(' '), ...after.facts }, admin),
-      trx,
-    );
-    return { count: gone.length, deadline: after.deadline };
-  });
+  const removed = await s.store.db.transaction().execute((trx) => removeAllDevicesWithin(s, trx, user, caller, admin, now));
+  await announceAllRemoved(s, user, removed, now);
+  return removed.count;
+}
+
+/** The deactivation itself, in the caller's transaction (see removeDeviceWithin). */
+export async function removeAllDevicesWithin(s: DevicePorts, trx: Transaction<Database>, user: User, caller: Caller, admin: string, now: number): Promise<{ count: number; deadline: number | null }> {
+  await s.users.within(trx).lockRow(user.id);
+  const devices = s.devices.within(trx);
+  const gone: MfaDevice[] = [];
+  for (const listed of await devices.listActive(user.id)) {
+    const device = await devices.remove(user.id, listed.id);
+    if (!device) continue;
+    await factorOf(s, device).onRemove?.(trx, device);
+    gone.push(device);
+  }
+  if (gone.length === 0) return { count: 0, deadline: null };
+  const after = await afterRemoval(s, trx, user, now, { admin });
+  await s.audit.append(
+    entry('mfa_devices_deactivated_all', user, caller, { count: gone.length, deviceIds: gone.map((d) => d.id).join(' '), types: [...new Set(gone.map((d) => d.type))].sort().join(' '), ...after.facts }, admin),
+    trx,
+  );
+  return { count: gone.length, deadline: after.deadline };
+}
+
+/** After the deactivation committed: the owner hears of it, if anything was deactivated. */
+export async function announceAllRemoved(s: DevicePorts, user: User, removed: { count: number; deadline: number | null }, now: number): Promise<void> {
   if (removed.count > 0) {
     await notify(s, user, { kind: 'mfa_devices_reset', count: removed.count, at: now, ...(removed.deadline === null ? {} : { mfaSetupDeadline: removed.deadline }) });
   }
-  return removed.count;
 }
 
 /** A new set of recovery codes, the old one void, with its audit event in one transaction; the plain codes once. */

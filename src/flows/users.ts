@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
+import type { Transaction } from 'kysely';
 import { fail } from '../errors.js';
 import { checkPassword, weakReasonText } from '../methods/password/policy.js';
 import type { Caller } from '../methods/types.js';
 import { setupTokenFile, type Services } from '../services.js';
-import type { Session, User } from '../store/schema.js';
+import type { Database, Session, User } from '../store/schema.js';
 import { safeEqual } from '../crypto/tokens.js';
 import { notify } from './notify.js';
 import { mfaSetupRequired } from './open-session.js';
@@ -165,19 +166,30 @@ export async function unlockUser(s: Pick<Services, 'store' | 'regulator' | 'audi
 /** An administrator's change to a user; disabling ends the user's sessions in the same transaction. */
 export async function updateUser(s: UserWriting & Pick<Services, 'sessions' | 'signIns'>, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
   const now = s.clock.now();
-  return s.store.db.transaction().execute(async (trx) => {
-    const users = s.users.within(trx);
-    if (!(await users.findById(userId))) fail('not_found', 'No such user');
-    await users.update(userId, {
-      ...(changes.name !== undefined ? { name: changes.name } : {}),
-      ...(changes.role !== undefined ? { role: changes.role } : {}),
-      ...(changes.disabled !== undefined ? { disabled: changes.disabled ? 1 : 0 } : {}),
-    });
-    const ended = changes.disabled ? await s.sessions.within(trx).revokeAll(userId, now) : 0;
-    const cancelled = changes.disabled ? await s.signIns.within(trx).cancelOpen(userId, now) : 0;
-    await s.audit.append({ type: 'user_updated', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { ...changes, sessionsEnded: ended, pendingSignInsEnded: cancelled } }, trx);
-    return (await users.findById(userId))!;
+  return s.store.db.transaction().execute((trx) => updateUserWithin(s, trx, userId, changes, actor, caller, now));
+}
+
+/** The change itself, in the caller's transaction (updateUser's own, or an approval's under the two-person rule). */
+export async function updateUserWithin(
+  s: Pick<Services, 'users' | 'audit' | 'sessions' | 'signIns'>,
+  trx: Transaction<Database>,
+  userId: string,
+  changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean },
+  actor: string,
+  caller: Caller,
+  now: number,
+): Promise<User> {
+  const users = s.users.within(trx);
+  if (!(await users.findById(userId))) fail('not_found', 'No such user');
+  await users.update(userId, {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.role !== undefined ? { role: changes.role } : {}),
+    ...(changes.disabled !== undefined ? { disabled: changes.disabled ? 1 : 0 } : {}),
   });
+  const ended = changes.disabled ? await s.sessions.within(trx).revokeAll(userId, now) : 0;
+  const cancelled = changes.disabled ? await s.signIns.within(trx).cancelOpen(userId, now) : 0;
+  await s.audit.append({ type: 'user_updated', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { ...changes, sessionsEnded: ended, pendingSignInsEnded: cancelled } }, trx);
+  return (await users.findById(userId))!;
 }
 
 /** The user's own name and mail language, with its audit event. */

@@ -21,6 +21,7 @@ import { OidcProvider } from '../oidc/provider.js';
 import { oidcMiddleware, oidcRoutes } from './routes/oidc.js';
 import { oidcClientRoutes } from './routes/oidc-clients.js';
 import { auditRoutes } from './routes/audit.js';
+import { approvalRoutes } from './routes/approvals.js';
 import middie from '@fastify/middie';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -178,6 +179,7 @@ export async function buildApp(s: Services) {
   await app.register(oidcRoutes(s, oidc));
   await app.register(oidcClientRoutes(s));
   await app.register(auditRoutes(s));
+  await app.register(approvalRoutes(s));
   if (s.config.testClock) await app.register(testClockRoutes(s));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

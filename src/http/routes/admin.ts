@@ -15,6 +15,8 @@ import { changeGroups } from '../../flows/user-groups.js';
 import { exportUsers } from '../../flows/user-export.js';
 import { importUsers } from '../../flows/user-import.js';
 import { GroupNames } from '../../schemas/groups.js';
+import { ApprovalSchema } from './approvals.js';
+import { assertImportGrantsNoAdmin, guardsUserChange, needsApproval, requestAllDevicesRemoval, requestDeviceRemoval, requestUserChange } from '../../flows/approvals.js';
 
 /** A whole directory of users in one file: 100 000 lines with bcrypt hashes and TOTP seeds are about 25 MiB. */
 const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -51,17 +53,20 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
             { email: Email, password: Type.Optional(Password), name: Type.Optional(Name), role: Type.Optional(Role) },
             { additionalProperties: false },
           ),
-          response: { 201: Type.Object({ user: UserSchema }) },
+          response: { 201: Type.Object({ user: UserSchema }), 202: Type.Object({ user: UserSchema, approval: ApprovalSchema }) },
         },
       },
       async (req, reply) => {
         const { user: admin } = await requireAdmin(s, req);
+        // Two-person rule: a new administrator is made a user, and the role waits for a second administrator (202).
+        const grant = req.body.role === 'admin' && s.config.adminApprovals === 2;
         const user = await createUser(
           s,
-          { ...req.body, locale: localeFrom(req.headers['accept-language']) },
+          { ...req.body, ...(grant ? { role: 'user' as const } : {}), locale: localeFrom(req.headers['accept-language']) },
           { caller: callerOf(req), actor: `admin:${admin.id}` },
         );
         if (req.body.password === undefined) await inviteUser(s, user, admin.name);
+        if (grant) return reply.code(202).send({ user: userView(user), approval: await requestUserChange(s, admin, user, { role: 'admin' }, callerOf(req)) });
         return reply.code(201).send({ user: userView(user) });
       },
     );
@@ -77,12 +82,17 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
           ),
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const { user: admin } = await requireAdmin(s, req);
         const { groups, ...changes } = req.body;
         const actor = `admin:${admin.id}`;
         // What the account was, so its owner can be told what changed (issue 10: admin acted on the account).
         const before = Object.keys(changes).length > 0 ? await s.users.findById(req.params.id) : undefined;
+        // Two-person rule: granting the admin role or disabling another user waits, the whole change with it.
+        if (before && needsApproval(s, admin, before) && guardsUserChange(before, changes)) {
+          if (groups !== undefined) fail('validation_failed', 'This change waits for a second administrator: send the groups in a change of their own');
+          return reply.code(202).send({ approval: await requestUserChange(s, admin, before, changes, callerOf(req)) });
+        }
         // Groups change in a transaction and audit event of their own (user_groups_changed); the
         // schema has checked every name already, so a bad one changes nothing at all.
         const user =
@@ -104,6 +114,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
         const { user: admin } = await requireAdmin(s, req);
         const type = (req.headers['content-type'] ?? '').toLowerCase();
         if (!Buffer.isBuffer(req.body) || !type.startsWith('application/x-ndjson')) fail('unsupported_media_type', 'Send one JSON object a line with Content-Type: application/x-ndjson');
+        assertImportGrantsNoAdmin(s, req.body);
         return importUsers(s, req.body, `admin:${admin.id}`, callerOf(req));
       },
     );
@@ -142,6 +153,11 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.delete('/api/v1/admin/users/:id/mfa-devices', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
       const { user: admin } = await requireAdmin(s, req);
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+      if (needsApproval(s, admin, user)) {
+        const approval = await requestAllDevicesRemoval(s, admin, user, callerOf(req));
+        // No device: nothing to strip, so nothing to ask (the act would change nothing either).
+        return approval ? reply.code(202).send({ approval }) : reply.code(204).send();
+      }
       await removeAllDevices(s, user, callerOf(req), `admin:${admin.id}`);
       return reply.code(204).send();
     });
@@ -152,6 +168,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       async (req, reply) => {
         const { user: admin } = await requireAdmin(s, req);
         const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+        if (needsApproval(s, admin, user)) return reply.code(202).send({ approval: await requestDeviceRemoval(s, admin, user, req.params.deviceId, callerOf(req)) });
         await removeDevice(s, user, req.params.deviceId, callerOf(req), { admin: `admin:${admin.id}` });
         return reply.code(204).send();
       },
