@@ -1789,8 +1789,8 @@ async function loadAdmin(content) {
     return;
   }
   admin.byId = new Map(admin.users.map((u) => [u.id, u]));
-  const ctx = { admin, reloadUsers: () => {}, reloadTokens: () => {} };
-  setChildren(content, usersPanel(ctx), clientsPanel(ctx), reportPanel(), tokensPanel(ctx), auditPanel(ctx));
+  const ctx = { admin, reloadUsers: () => {}, reloadTokens: () => {}, reloadApprovals: () => {} };
+  setChildren(content, approvalsPanel(ctx), usersPanel(ctx), clientsPanel(ctx), reportPanel(), tokensPanel(ctx), auditPanel(ctx));
 }
 
 /** Under "Not assigned": by when MAMORI_REQUIRE_MFA wants the user to assign a device, or since when it is overdue. */
@@ -1858,16 +1858,122 @@ function usersPanel(ctx) {
 /** Admin calls that meet `step_up_required` (the session's second factor is too old) ask again. */
 const adminCall = (fn) => withStepUp(fn);
 
+/**
+ * After an admin act: under the two-person rule the server may answer 202 with a request that a
+ * second administrator approves, and nothing has changed yet; say so instead of `done`.
+ */
+function afterAdminAct(ctx, answer, done) {
+  if (answer?.approval) {
+    announce(t('admin.approvalWaiting'));
+    ctx.reloadApprovals();
+  } else announce(done);
+}
+
+/** A request under the two-person rule in words: what would be done, to whom. */
+function approvalText(a) {
+  const email = a.target?.email ?? a.target?.id ?? '—';
+  if (a.action === 'remove_mfa_device') return t('admin.approval.remove_mfa_device', { email, name: a.change?.deviceName ?? a.change?.deviceId ?? '' });
+  if (a.action === 'remove_all_mfa_devices') return t('admin.approval.remove_all_mfa_devices', { email });
+  const c = a.change?.changes ?? {};
+  const parts = [];
+  if (c.role === 'admin') parts.push(t('admin.approval.grant_admin', { email }));
+  if (c.disabled === true) parts.push(t('admin.approval.disable', { email }));
+  return parts.length ? parts.join(' · ') : t('admin.approval.update_user', { email });
+}
+
+/**
+ * Administration → Approvals (MAMORI_ADMIN_APPROVALS=2): requests waiting for a second
+ * administrator, with Approve (the step-up dialog asks for a fresh second factor when the server
+ * wants one) and Cancel, and the last week's finished ones. Hidden while the rule is off and
+ * nothing is listed.
+ */
+function approvalsPanel(ctx) {
+  const p = panel(t('admin.approvals'), { description: t('admin.approvalsText') });
+  p.el.hidden = true;
+  const error = errorBox();
+  const badge = { pending: 'badge-warn', executed: 'badge-ok' };
+  const draw = (list) => {
+    const me = state.session?.user.id;
+    const rows = list.approvals ?? [];
+    p.el.hidden = (list.administratorsRequired ?? 1) < 2 && rows.length === 0;
+    if (rows.length === 0) return setChildren(p.body, h('p', { class: 'muted' }, t('admin.approvalsNone')));
+    setChildren(p.body,
+      error.el,
+      table(
+        t('admin.approvals'),
+        [
+          [t('admin.col.request'), (a) => [approvalText(a), a.status === 'pending' && a.requestedBy?.id === me ? h('span', { class: 'sub' }, t('admin.approval.yours')) : null]],
+          [t('admin.col.requestedBy'), (a) => a.requestedBy?.email ?? a.requestedBy?.id ?? '—'],
+          [t('admin.col.expires'), (a) => dateEl(a.expiresAt)],
+          [t('admin.col.status'), (a) => h('span', { class: `badge ${badge[a.status] ?? 'badge-off'}` }, has(`admin.approval.status.${a.status}`) ? t(`admin.approval.status.${a.status}`) : a.status)],
+          [
+            t('common.actions'),
+            (a) =>
+              a.status !== 'pending'
+                ? null
+                : h(
+                    'div',
+                    { class: 'row-actions' },
+                    a.requestedBy?.id === me ? null : h('button', { type: 'button', class: 'btn btn-small btn-primary', 'aria-label': t('admin.approveNamed', { request: approvalText(a) }), onclick: () => approveRequest(ctx, a) }, t('admin.approve')),
+                    h('button', { type: 'button', class: 'btn btn-small', 'aria-label': t('admin.cancelRequestNamed', { request: approvalText(a) }), onclick: () => cancelRequest(ctx, a) }, t('admin.cancelRequest')),
+                  ),
+          ],
+        ],
+        rows,
+      ),
+    );
+  };
+  ctx.reloadApprovals = async () => {
+    try {
+      draw(await api('GET', '/api/v1/admin/approvals'));
+    } catch (err) {
+      p.el.hidden = false;
+      error.show(err);
+      setChildren(p.body, error.el);
+    }
+  };
+  ctx.reloadApprovals();
+  return p.el;
+}
+
+async function approveRequest(ctx, a) {
+  const ok = await confirmDialog({
+    title: t('admin.approveTitle'),
+    text: t('admin.approveConfirm', { request: approvalText(a), email: a.requestedBy?.email ?? a.requestedBy?.id ?? '—' }),
+    confirmLabel: t('admin.approve'),
+    danger: true,
+    action: () => adminCall(() => api('POST', `/api/v1/admin/approvals/${encodeURIComponent(a.id)}/approve`)),
+  });
+  if (ok) announce(t('admin.approved', { request: approvalText(a) }));
+  // Whatever came of it (done, failed, someone else first), the list says what the request is now.
+  ctx.reloadApprovals();
+  if (ok) ctx.reloadUsers();
+}
+
+async function cancelRequest(ctx, a) {
+  const ok = await confirmDialog({
+    title: t('admin.cancelRequestTitle'),
+    text: t('admin.cancelRequestConfirm', { request: approvalText(a) }),
+    confirmLabel: t('admin.cancelRequest'),
+    action: () => adminCall(() => api('POST', `/api/v1/admin/approvals/${encodeURIComponent(a.id)}/cancel`)),
+  });
+  if (ok) announce(t('admin.requestCancelled'));
+  ctx.reloadApprovals();
+}
+
 async function setDisabled(ctx, user, disabled) {
+  let answer;
   const ok = await confirmDialog({
     title: t(disabled ? 'admin.disableTitle' : 'admin.enableTitle'),
     text: t(disabled ? 'admin.disableConfirm' : 'admin.enableConfirm', { email: user.email }),
     confirmLabel: t(disabled ? 'admin.disable' : 'admin.enable'),
     danger: disabled,
-    action: () => adminCall(() => api('PATCH', `/api/v1/admin/users/${encodeURIComponent(user.id)}`, { disabled })),
+    action: async () => {
+      answer = await adminCall(() => api('PATCH', `/api/v1/admin/users/${encodeURIComponent(user.id)}`, { disabled }));
+    },
   });
   if (ok) {
-    announce(t(disabled ? 'admin.disabled' : 'admin.enabled', { email: user.email }));
+    afterAdminAct(ctx, answer, t(disabled ? 'admin.disabled' : 'admin.enabled', { email: user.email }));
     ctx.reloadUsers();
   }
 }
@@ -1947,9 +2053,9 @@ async function deactivateDevice(ctx, user) {
     children: [h('p', null, t('admin.deactivateText', { email: user.email })), chooser],
     onSubmit: async (data) => {
       const deviceId = str(data, 'deviceId');
-      await adminCall(() => api('DELETE', `/api/v1/admin/users/${encodeURIComponent(user.id)}/mfa-devices/${encodeURIComponent(deviceId)}`));
+      const answer = await adminCall(() => api('DELETE', `/api/v1/admin/users/${encodeURIComponent(user.id)}/mfa-devices/${encodeURIComponent(deviceId)}`));
       dlg.close(true);
-      announce(t('admin.deactivated', { email: user.email }));
+      afterAdminAct(ctx, answer, t('admin.deactivated', { email: user.email }));
       ctx.reloadUsers();
     },
     secondary: h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
@@ -1980,9 +2086,12 @@ function addUser(ctx) {
       if (n) body.name = n;
       const pw = String(data.get('password') ?? '');
       if (pw) body.password = pw;
-      await adminCall(() => api('POST', '/api/v1/admin/users', body));
+      const answer = await adminCall(() => api('POST', '/api/v1/admin/users', body));
       dlg.close(true);
-      announce(t(pw ? 'admin.userAdded' : 'admin.userInvited', { email: body.email }));
+      // A new administrator under the two-person rule: added as a user, the role waiting for approval.
+      const added = t(pw ? 'admin.userAdded' : 'admin.userInvited', { email: body.email });
+      afterAdminAct(ctx, answer, added);
+      if (answer?.approval) announce(`${added} ${t('admin.approvalWaiting')}`);
       ctx.reloadUsers();
     },
     secondary: h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
