@@ -170,10 +170,19 @@ export function registerAdminCommands(program: Command): void {
     .action(async () => {
       await withServices(async (s) => {
         const r = await s.audit.verify();
-        if (!r.valid) throw new RefusedError(`audit chain broken at event ${r.firstBrokenId} (${r.events} events verified before it)`);
+        if (!r.valid) {
+          const problems = r.problems ?? [];
+          const first = problems[0];
+          const where = r.firstBrokenId !== undefined ? `at event ${r.firstBrokenId}` : first?.checkpointId !== undefined ? `at checkpoint ${first.checkpointId}` : `in chain ${first?.chain ?? '?'}`;
+          const more = problems.length > 1 ? `, and ${problems.length - 1} more problems` : '';
+          throw new RefusedError(`audit chain broken ${where}: ${first?.reason ?? 'unknown'} (${r.events} events verified${more})`);
+        }
         // Rows from before the key are only hash-chained: say how many, so nobody over-trusts them.
         const unkeyed = r.unkeyed > 0 ? ` (the first ${r.unkeyed} from before the key, SHA-256 only)` : '';
-        process.stdout.write(`audit chain valid: ${r.events} events${unkeyed}\n`);
+        // The newest checkpoint's hash, kept outside the database, pins every chain up to it.
+        const c = r.lastCheckpoint;
+        const checkpoints = c ? `; ${r.chains} chains, ${r.checkpoints} checkpoints, the newest #${c.id} at ${new Date(c.at).toISOString()}: ${c.hash}` : '';
+        process.stdout.write(`audit chain valid: ${r.events} events${unkeyed}${checkpoints}\n`);
       });
     });
 

@@ -56,7 +56,9 @@ async function readStored(db: Kysely<Database>): Promise<string | undefined> {
 export async function loadAuditKey(db: Kysely<Database>, box: SecretBox): Promise<ChainKey> {
   let stored = await readStored(db);
   if (stored === undefined) {
-    const last = await db.selectFrom('audit_events').select(['id', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    // The anchor is on the single chain from before migration 012 (chain null); per-instance
+    // chains are keyed from their first row, so a key made after them anchors nothing of theirs.
+    const last = await db.selectFrom('audit_events').select(['id', 'hash']).where('chain', 'is', null).orderBy('id', 'desc').limit(1).executeTakeFirst();
     const key = randomBytes(32);
     const record: KeyRecord = { key: key.toString('base64'), anchor: { id: last?.id ?? 0, hash: last?.hash ?? GENESIS_HASH } };
     const plain = Buffer.from(JSON.stringify(record));

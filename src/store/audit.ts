@@ -1,5 +1,17 @@
-import { sql, type Transaction } from 'kysely';
-import { chainMac, ChainVerifier, GENESIS_HASH, type ChainCheck, type ChainKey } from '../audit/chain.js';
+import { randomBytes } from 'node:crypto';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
+import {
+  chainMac3,
+  checkpointMac,
+  CHECKPOINT_CHAIN,
+  encodeHeads,
+  GENESIS_HASH,
+  INSTANCE_CHAIN_VERSION,
+  LogVerifier,
+  type ChainKey,
+  type CheckpointFields,
+  type LogCheck,
+} from '../audit/chain.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { loadAuditKey } from './audit-key.js';
 import type { Store } from './db.js';
@@ -18,17 +30,34 @@ export interface AuditEntry {
 const MAX_FIELD = 512;
 const clip = (s: string | null | undefined): string | null => (s == null ? null : s.slice(0, MAX_FIELD));
 
-/** The version every new row is written with: HMAC-SHA256 under the audit key. */
-const CHAIN_VERSION = 2;
+const PAGE = 1000;
 
-/** The append-only security log, each row MAC-chained to the previous one. */
+/** Thrown inside the checkpoint's transaction to roll it back when another checkpoint took every moved head. */
+class NothingMoved extends Error {}
+
+/**
+ * The append-only security log. Each process appends to a chain of its own (a random name, made
+ * at start), each row MACed to its predecessor on that chain under the sealed audit key; signed
+ * checkpoints record the chains' heads (src/audit/chain.ts).
+ */
 export class AuditLog {
-  constructor(
+  /**
+   * The next event id, read in the statement that locks the chain's head. On PostgreSQL a sequence:
+   * no lock, and ids stay unique across instances (not in commit order: two chains' transactions
+   * commit in either order). On SQLite a writer holds the database's one write lock, so max + 1 is safe.
+   */
+  readonly #nextId: RawBuilder<number>;
+
+  private constructor(
     private readonly store: Store,
     private readonly now: () => number,
     private readonly instance: string | null,
     private readonly key: ChainKey,
-  ) {}
+    /** This process's chain: random, so no two processes share one (that would be correct, only slower). */
+    readonly chain: string,
+  ) {
+    this.#nextId = store.dialect === 'postgres' ? sql<number>`nextval('audit_event_ids')` : sql<number>`(select coalesce(max(id), 0) + 1 from audit_events)`;
+  }
 
   /**
    * Loads (or, on first use, creates) the audit key before the log takes any row, so the key is
@@ -36,14 +65,15 @@ export class AuditLog {
    * transaction that then rolled back would leave this process MACing under a key nobody has.
    */
   static async open(store: Store, box: SecretBox, now: () => number, instance: string | null = null): Promise<AuditLog> {
-    return new AuditLog(store, now, instance, await loadAuditKey(store.db, box));
+    return new AuditLog(store, now, instance, await loadAuditKey(store.db, box), randomBytes(8).toString('hex'));
   }
 
   /**
    * Appends one event. Given `trx`, the event commits or rolls back with the change it records
-   * (the caller's transaction); otherwise it gets a transaction of its own. The first append takes
-   * the chain's lock until commit, so a transaction appends after it wrote its rows: taken in that
-   * one order everywhere, the row locks and the chain's lock never wait on each other in a cycle.
+   * (the caller's transaction); otherwise it gets a transaction of its own. The first append locks
+   * this process's chain head until commit, so a transaction appends after it wrote its rows: taken
+   * in that one order everywhere, the row locks and the head's lock never wait on each other in a
+   * cycle. Other processes lock other heads, so instances no longer wait for each other here.
    */
   async append(entry: AuditEntry, trx?: Transaction<Database>): Promise<number> {
     return trx ? this.#append(entry, trx) : this.store.db.transaction().execute((own) => this.#append(entry, own));
@@ -53,17 +83,13 @@ export class AuditLog {
     const detail = JSON.stringify(
       Object.fromEntries(Object.entries(entry.detail ?? {}).map(([k, v]) => [k, typeof v === 'string' ? clip(v) : v])),
     );
-    // One writer at a time across instances, so every row links to its true predecessor.
-    if (this.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7243001)`.execute(trx);
-    const last = await trx
-      .selectFrom('audit_events')
-      .select(['id', 'hash'])
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const at = this.now();
+    // The head row is made by the first append, in its transaction: a process that never appends
+    // (most CLI commands) leaves no chain behind. If that transaction rolled back, the next makes it again.
+    const head = (await this.#advance(trx)) ?? (await this.#createHead(trx, at));
     const row = {
-      id: (last?.id ?? 0) + 1,
-      at: this.now(),
+      id: head.id,
+      at,
       type: entry.type,
       user_id: entry.userId ?? null,
       actor: clip(entry.actor),
@@ -71,13 +97,95 @@ export class AuditLog {
       user_agent: clip(entry.userAgent),
       detail,
       instance: this.instance,
+      chain: this.chain,
+      chain_seq: head.events,
     };
-    const prev = last?.hash ?? GENESIS_HASH;
+    const hash = chainMac3(this.key.key, head.head_hash, row);
     await trx
       .insertInto('audit_events')
-      .values({ ...row, prev_hash: prev, hash: chainMac(this.key.key, prev, row), chain_version: CHAIN_VERSION })
+      .values({ ...row, prev_hash: head.head_hash, hash, chain_version: INSTANCE_CHAIN_VERSION })
       .execute();
+    await trx.updateTable('audit_chains').set({ head_id: row.id, head_hash: hash, updated_at: at }).where('chain', '=', this.chain).execute();
     return row.id;
+  }
+
+  /**
+   * Takes this chain's place for one more event: the UPDATE locks the head row until commit (a
+   * second append in the same transaction finds it locked by itself) and returns, fresh after any
+   * wait, the predecessor's hash. The id comes in the same statement, so an append costs three
+   * statements, as the global lock's did (lock, read the newest row, insert).
+   */
+  #advance(trx: Transaction<Database>) {
+    return trx
+      .updateTable('audit_chains')
+      .set((eb) => ({ events: eb('events', '+', 1) }))
+      .where('chain', '=', this.chain)
+      .returning(['events', 'head_hash', this.#nextId.as('id')])
+      .executeTakeFirst();
+  }
+
+  async #createHead(trx: Transaction<Database>, at: number) {
+    // On conflict: a concurrent first append of this process made it (waited for here until it committed).
+    await trx
+      .insertInto('audit_chains')
+      .values({ chain: this.chain, head_id: 0, head_hash: GENESIS_HASH, events: 0, checkpointed: 0, instance: this.instance, created_at: at, updated_at: at })
+      .onConflict((oc) => oc.column('chain').doNothing())
+      .execute();
+    const head = await this.#advance(trx);
+    if (!head) throw new Error(`audit chain ${this.chain}: its head row vanished as it was made`);
+    return head;
+  }
+
+  /**
+   * Writes a checkpoint of every chain that moved since the newest one: their heads (length, id,
+   * hash), MACed under the audit key and chained to the previous checkpoint. Returns its id, or
+   * null when nothing moved. Any instance may run it at any time: checkpoints queue on the head
+   * row of their own chain, and the heads they record are locked only for the checkpoint's short
+   * transaction (each head once its in-flight append committed, so what it records is committed).
+   */
+  async checkpoint(): Promise<number | null> {
+    // Cheap and lock-free: most beats of an idle deployment end here.
+    const moved = await this.store.db
+      .selectFrom('audit_chains')
+      .select('chain')
+      .where('chain', '<>', CHECKPOINT_CHAIN)
+      .whereRef('events', '>', 'checkpointed')
+      .limit(1)
+      .executeTakeFirst();
+    if (!moved) return null;
+    try {
+      return await this.store.db.transaction().execute(async (trx) => {
+        // The checkpoints' own head first: two checkpoints never lock chain heads side by side.
+        const prev = await trx
+          .updateTable('audit_chains')
+          .set((eb) => ({ events: eb('events', '+', 1) }))
+          .where('chain', '=', CHECKPOINT_CHAIN)
+          .returning(['events', 'head_hash'])
+          .executeTakeFirstOrThrow();
+        const heads = await trx
+          .updateTable('audit_chains')
+          .set((eb) => ({ checkpointed: eb.ref('events') }))
+          .where('chain', '<>', CHECKPOINT_CHAIN)
+          .whereRef('events', '>', 'checkpointed')
+          .returning(['chain', 'events', 'head_id', 'head_hash'])
+          .execute();
+        if (heads.length === 0) throw new NothingMoved();
+        const at = this.now();
+        const row: CheckpointFields = {
+          id: prev.events,
+          at,
+          instance: this.instance,
+          heads: encodeHeads(heads.map((h) => ({ chain: h.chain, events: h.events, id: h.head_id, hash: h.head_hash }))),
+        };
+        const hash = checkpointMac(this.key.key, prev.head_hash, row);
+        await trx.insertInto('audit_checkpoints').values({ ...row, prev_hash: prev.head_hash, hash }).execute();
+        await trx.updateTable('audit_chains').set({ head_id: row.id, head_hash: hash, updated_at: at }).where('chain', '=', CHECKPOINT_CHAIN).execute();
+        return row.id;
+      });
+    } catch (err) {
+      if (err instanceof NothingMoved) return null;
+      throw err;
+    }
   }
 
   async list(opts: { after?: number; limit: number; userId?: string }): Promise<AuditEvent[]> {
@@ -113,15 +221,41 @@ export class AuditLog {
       .execute();
   }
 
-  /** Re-computes the whole chain page by page, under the key and its anchor. */
-  async verify(): Promise<ChainCheck> {
-    const verifier = new ChainVerifier(this.key);
-    let after = 0;
-    for (;;) {
-      const page = await this.list({ after, limit: 1000 });
-      if (page.length === 0) return verifier.result();
-      for (const row of page) if (!verifier.add(row)) return verifier.result();
+  /**
+   * Re-computes every chain and checkpoint page by page, under the key (and, for the single chain
+   * from before migration 012, its anchor). Reads head rows, then checkpoints, then events: what an
+   * earlier read promised is there in a later one, however many appends run meanwhile.
+   */
+  async verify(): Promise<LogCheck> {
+    const db = this.store.db;
+    const v = new LogVerifier(this.key);
+    for (const head of await db.selectFrom('audit_chains').select(['chain', 'events', 'head_id', 'head_hash']).execute()) v.head(head);
+
+    for (let after = 0; ; ) {
+      const page = await db.selectFrom('audit_checkpoints').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
+      if (page.length === 0 || !page.every((c) => v.checkpoint(c))) break;
       after = page[page.length - 1]!.id;
     }
+
+    for (let after = 0; ; ) {
+      const page = await db.selectFrom('audit_events').selectAll().where('chain', 'is', null).where('id', '>', after).orderBy('id').limit(PAGE).execute();
+      if (page.length === 0 || !page.every((e) => v.legacy(e))) break;
+      after = page[page.length - 1]!.id;
+    }
+
+    let from: { chain: string; seq: number } | undefined;
+    for (;;) {
+      let q = db.selectFrom('audit_events').selectAll().where('chain', 'is not', null);
+      if (from) {
+        const { chain, seq } = from;
+        q = q.where((eb) => eb.or([eb('chain', '>', chain), eb.and([eb('chain', '=', chain), eb('chain_seq', '>', seq)])]));
+      }
+      const page = await q.orderBy('chain').orderBy('chain_seq').limit(PAGE).execute();
+      for (const e of page) v.event(e);
+      const last = page[page.length - 1];
+      if (page.length < PAGE || !last || last.chain === null || last.chain_seq === null) break;
+      from = { chain: last.chain, seq: last.chain_seq };
+    }
+    return v.result();
   }
 }

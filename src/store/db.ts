@@ -25,6 +25,7 @@ import { recoveryCodeLookup } from './migrations/007-recovery-code-lookup.js';
 import { integration } from './migrations/008-integration.js';
 import { mfaGrace } from './migrations/009-mfa-grace.js';
 import { recoveryAndBrowsers } from './migrations/010-recovery-and-browsers.js';
+import { auditChains } from './migrations/012-audit-chains.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -130,6 +131,7 @@ class InCodeMigrations implements MigrationProvider {
       '008-integration': integration,
       '009-mfa-grace': mfaGrace,
       '010-recovery-and-browsers': recoveryAndBrowsers,
+      '012-audit-chains': auditChains(this.dialect),
     };
   }
 }

@@ -149,8 +149,43 @@ export interface AuditEventsTable {
   instance: string | null;
   prev_hash: string;
   hash: string;
-  /** 1: plain SHA-256 (rows from before the key); 2: HMAC-SHA256 under the audit key. */
+  /** 1: plain SHA-256 (rows from before the key); 2: HMAC-SHA256 under the audit key; 3: HMAC on a per-instance chain. */
   chain_version: Generated<number>;
+  /** Version 3: the writing process's chain (a head row in audit_chains); null on the single chain from before migration 012. */
+  chain: string | null;
+  /** Version 3: the row's place on its chain, 1, 2, ... */
+  chain_seq: number | null;
+}
+
+/**
+ * The head of one audit chain (migration 012): each process appends to its own, locking only this
+ * row. Reserved names: `legacy` (where the single chain from before 012 ended) and `checkpoints`
+ * (the head of the checkpoint chain).
+ */
+export interface AuditChainsTable {
+  chain: string;
+  /** The newest event's id and hash (0 and the genesis hash before the first). */
+  head_id: number;
+  head_hash: string;
+  /** Events on the chain: the newest one's chain_seq. */
+  events: number;
+  /** `events` as the newest checkpoint recorded it; a chain with more has moved since. */
+  checkpointed: number;
+  instance: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A signed checkpoint: the heads of the chains that moved since the previous one, chained to it. */
+export interface AuditCheckpointsTable {
+  /** 1, 2, ... in the order they were written. */
+  id: number;
+  at: number;
+  instance: string | null;
+  /** JSON `[[chain, events, head_id, head_hash], ...]`, sorted by chain: the exact text the MAC covers. */
+  heads: string;
+  prev_hash: string;
+  hash: string;
 }
 
 /**
@@ -264,6 +299,8 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   webauthn_challenges: WebauthnChallengesTable;
   audit_events: AuditEventsTable;
+  audit_chains: AuditChainsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   attempt_budgets: AttemptBudgetsTable;
   settings: SettingsTable;
   invitations: InvitationsTable;
