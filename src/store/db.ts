@@ -25,6 +25,7 @@ import { recoveryCodeLookup } from './migrations/007-recovery-code-lookup.js';
 import { integration } from './migrations/008-integration.js';
 import { mfaGrace } from './migrations/009-mfa-grace.js';
 import { recoveryAndBrowsers } from './migrations/010-recovery-and-browsers.js';
+import { adminApprovals } from './migrations/011-admin-approvals.js';
 import { auditChains } from './migrations/012-audit-chains.js';
 import type { Database } from './schema.js';
 
@@ -131,6 +132,7 @@ class InCodeMigrations implements MigrationProvider {
       '008-integration': integration,
       '009-mfa-grace': mfaGrace,
       '010-recovery-and-browsers': recoveryAndBrowsers,
+      '011-admin-approvals': adminApprovals,
       '012-audit-chains': auditChains(this.dialect),
     };
   }

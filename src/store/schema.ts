@@ -310,6 +310,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   recovery_requests: RecoveryRequestsTable;
   known_browsers: KnownBrowsersTable;
+  admin_approvals: AdminApprovalsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -367,3 +368,29 @@ export interface KnownBrowsersTable {
   ip: string | null;
 }
 export type MfaGrace = Selectable<MfaGraceTable>;
+
+/**
+ * The two-person rule (migration 011): an administrator's act on another user, waiting for a
+ * second administrator. `status` leaves `pending` once; a pending row past `expires_at` is expired.
+ */
+export interface AdminApprovalsTable {
+  id: string;
+  /** `remove_mfa_device`, `remove_all_mfa_devices` or `update_user` (src/flows/approvals.ts). */
+  action: string;
+  target_user_id: string;
+  /** JSON: what the act needs (the device, the changes), checked again when it is executed. */
+  payload: string;
+  requested_by: string;
+  requested_at: number;
+  expires_at: number;
+  approved_by: string | null;
+  approved_at: number | null;
+  executed_at: number | null;
+  cancelled_at: number | null;
+  cancelled_by: string | null;
+  failed_at: number | null;
+  /** The code of the act's refusal when it could not be carried out after the approval. */
+  failure: string | null;
+  status: 'pending' | 'executed' | 'cancelled' | 'failed';
+}
+export type AdminApproval = Selectable<AdminApprovalsTable>;
