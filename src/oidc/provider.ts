@@ -232,6 +232,11 @@ export class OidcProvider {
     this.#trusted = trustedProxyCheck(s.config.trustedProxies);
   }
 
+  /** Read at each request: a test server learns its port (and so its public URL) after it is built. */
+  get #publicHost(): string {
+    return new URL(this.s.config.publicUrl).host;
+  }
+
   async current(): Promise<Provider> {
     await this.s.signingKeys.refresh();
     const fingerprint = this.s.signingKeys.fingerprint();
@@ -269,6 +274,11 @@ export class OidcProvider {
 
   /** Handles one request to the library's routes. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The library builds its endpoint URLs (discovery, redirects) from the request's host: pin it
+    // to the public URL's, so neither a Host header nor an instance's own address ever leaks into
+    // them. A trusted proxy's X-Forwarded-Proto still counts (https behind TLS termination).
+    req.headers.host = this.#publicHost;
+    delete req.headers['x-forwarded-host'];
     if (!this.#trusted(req.socket.remoteAddress)) {
       for (const name of Object.keys(req.headers)) if (name.startsWith('x-forwarded-')) delete req.headers[name];
     }

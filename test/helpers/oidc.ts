@@ -16,7 +16,11 @@ export interface Rp {
 }
 
 /** Registers a client (as `mamori client create` does) and discovers the server as openid-client does. */
-export async function registerRp(server: TestServer, opts: Partial<NewClient> = {}, issuer: TestServer = server): Promise<Rp> {
+/**
+ * `via`: the instance the application's own requests (discovery, token, userinfo) go to, as a load
+ * balancer would send them, while the issuer stays the public URL.
+ */
+export async function registerRp(server: TestServer, opts: Partial<NewClient> = {}, via: TestServer = server): Promise<Rp> {
   const { client, clientSecret } = await createClient(
     server.services,
     { name: 'Test app', redirectUris: [CALLBACK], postLogoutRedirectUris: [AFTER_LOGOUT], ...opts },
@@ -24,7 +28,11 @@ export async function registerRp(server: TestServer, opts: Partial<NewClient> = 
   );
   const auth = clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(clientSecret);
   // The issuer is the public URL (localhost); openid-client requires it to match discovery exactly.
-  const config = await oidc.discovery(new URL(issuer.config.publicUrl), client.clientId, undefined, auth, { execute: [oidc.allowInsecureRequests] });
+  const publicUrl = server.config.publicUrl;
+  const config = await oidc.discovery(new URL(publicUrl), client.clientId, undefined, auth, {
+    execute: [oidc.allowInsecureRequests],
+    ...(via === server ? {} : { [oidc.customFetch]: ((url, options) => fetch(url.replace(publicUrl, via.url), options as RequestInit)) satisfies oidc.CustomFetch }),
+  });
   return { redirectUri: client.redirectUris[0]!, clientId: client.clientId, clientSecret, config };
 }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, browserSkipReason, createCredential, getAssertion, launchChromium, pageWithAuthenticator } from '../helpers/browser.js';
 import { dict } from '../helpers/console.js';
 import { createServer, type Server } from 'node:http';
+import { databases } from '../helpers/db.js';
 import type { AddressInfo } from 'node:net';
 import { exchange, registerRp, startAuthorization, type Landing } from '../helpers/oidc.js';
 import { appCode } from '../helpers/otp.js';
@@ -15,15 +16,19 @@ import type { Page } from 'playwright-core';
  * virtual authenticator: the console is the sign-in screen of the OpenID Connect flow; a
  * TOTP-only user is refused, the same user with a passkey gets in.
  */
-describe.skipIf(browserSkipReason !== null)('OpenID Connect with a phishing-resistant minimum, in Chromium', () => {
+describe.skipIf(browserSkipReason !== null).each(databases)('OpenID Connect with a phishing-resistant minimum, in Chromium ($name)', ({ name, skip }) => {
   let server: TestServer;
+  /** On PostgreSQL a second instance serves the application's token requests. */
+  let second: TestServer | undefined;
   let browser: Browser;
   /** The application: a real HTTP server whose callback page the browser lands on. */
   let appServer: Server;
   const app = { origin: '' };
 
   beforeAll(async () => {
-    server = await startServer();
+    if (skip) return;
+    server = await startServer({ database: name });
+    if (name === 'postgres') second = await startServer({ shareWith: server, env: { MAMORI_PUBLIC_URL: server.config.publicUrl } });
     browser = await launchChromium();
     appServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('back at the application'));
     await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
@@ -32,6 +37,7 @@ describe.skipIf(browserSkipReason !== null)('OpenID Connect with a phishing-resi
   afterAll(async () => {
     await browser?.close();
     await new Promise((r) => appServer?.close(r));
+    await second?.close();
     await server?.close();
   });
 
@@ -45,9 +51,9 @@ describe.skipIf(browserSkipReason !== null)('OpenID Connect with a phishing-resi
     return { kind: 'console', route: u.hash.slice(1, q >= 0 ? q : undefined), params: new URLSearchParams(q >= 0 ? u.hash.slice(q + 1) : '') };
   }
 
-  it('refuses a TOTP-only user with unmet_authentication_requirements and accepts after a passkey', async () => {
+  it.skipIf(skip)('refuses a TOTP-only user with unmet_authentication_requirements and accepts after a passkey', async () => {
     const t = dict.en;
-    const rp = await registerRp(server, { minAcr: 'urn:mamori:phr', name: 'Billing console', redirectUris: [`${app.origin}/cb`] });
+    const rp = await registerRp(server, { minAcr: 'urn:mamori:phr', name: 'Billing console', redirectUris: [`${app.origin}/cb`] }, second ?? server);
     await createTestUser(server, 'hana@example.com');
     const setup = await signIn(server, 'hana@example.com');
     const phone = await assignApp(server.clock, setup);
@@ -65,12 +71,18 @@ describe.skipIf(browserSkipReason !== null)('OpenID Connect with a phishing-resi
     await page.getByLabel(t['field.email']!).fill('hana@example.com');
     await page.getByLabel(t['field.password']!, { exact: true }).fill(STRONG_PASSWORD);
     server.clock.advance(60_000);
+    const seen: string[] = [];
+    page.on('response', (r) => seen.push(`${r.status()} ${r.request().method()} ${r.url().replace(server.config.publicUrl, '')}`));
+    (globalThis as { seen?: string[] }).seen = seen;
     await page.getByLabel(t['field.password']!, { exact: true }).press('Enter');
     const codeBox = page.locator('input.code').first();
     await codeBox.waitFor();
     await codeBox.fill(appCode(phone.secret, server.clock.now()));
     await codeBox.press('Enter');
-    await page.waitForURL((u) => u.origin === app.origin, { timeout: 10_000 });
+    await page.waitForURL((u) => u.origin === app.origin, { timeout: 10_000 }).catch(async (err: unknown) => {
+      const rows = await server.services.store.db.selectFrom('oidc_payloads').select(['model', 'id', 'expires_at', 'created_at', 'consumed_at']).where('model', '=', 'Interaction').execute();
+      throw new Error(`${String(err).slice(0, 60)} at ${page.url()}: ${(await page.locator('main').innerText({ timeout: 2000 }).catch(() => '?')).slice(0, 100)} seen=${JSON.stringify((globalThis as { seen?: string[] }).seen)} now=${server.clock.now()} rows=${JSON.stringify(rows)} cookies=${JSON.stringify((await page.context().cookies()).map((c) => [c.name, c.path, c.value.slice(0, 12)]))}`);
+    });
     const refused = new URL(page.url());
     expect(refused.searchParams.get('error')).toBe('unmet_authentication_requirements');
     expect(refused.searchParams.get('error_description')).toMatch(/passkey or security key/);

@@ -173,15 +173,17 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
         .setIssuedAt()
         .sign(keys.privateKey);
     };
-    const first = await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: await proof(`${a.url}/oidc/me`) } });
+    // The proof names the public URL: every instance sees its requests under that name.
+    const htu = `${a.config.publicUrl}/oidc/me`;
+    const first = await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: await proof(htu) } });
     expect(first.status).toBe(401);
     const nonce = first.headers.get('dpop-nonce');
     expect(nonce).toBeTruthy();
-    const atLast = await fetch(`${last.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: await proof(`${last.url}/oidc/me`, nonce!) } });
+    const atLast = await fetch(`${last.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: await proof(htu, nonce!) } });
     expect(atLast.status, await atLast.clone().text()).toBe(200);
     expect(((await atLast.json()) as { sub: string }).sub).toBe(totpUser.id);
     // The same proof again is a replay (the replay record is in the shared store).
-    const replayed = await proof(`${a.url}/oidc/me`, nonce!);
+    const replayed = await proof(htu, nonce!);
     expect((await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: replayed } })).status).toBe(200);
     expect((await fetch(`${a.url}/oidc/me`, { headers: { authorization: `DPoP ${refreshed.access_token}`, dpop: replayed } })).status).toBe(401);
     // Without the proof the bound token is refused.
@@ -419,16 +421,19 @@ describe('docs/examples/oidc-app.mjs', () => {
 
 /** Forwarded headers reach the library only from MAMORI_TRUSTED_PROXIES. */
 describe('OpenID Connect behind proxies', () => {
-  it('ignores X-Forwarded-* from an untrusted peer, believes them from a trusted one', async () => {
-    for (const [trusted, expectHost] of [['10.0.0.0/8', false], ['127.0.0.1/32', true]] as const) {
+  it('endpoints always name the public URL: neither Host nor X-Forwarded-Host (trusted or not) moves them', async () => {
+    for (const trusted of ['10.0.0.0/8', '127.0.0.1/32']) {
       const server = await startServer({ env: { MAMORI_TRUSTED_PROXIES: trusted } });
       try {
-        const r = await fetch(`${server.url}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } });
-        expect(r.status).toBe(200);
-        const meta = (await r.json()) as { issuer: string; authorization_endpoint: string };
-        // The issuer never moves: it is the public URL.
-        expect(meta.issuer).toBe(server.config.publicUrl);
-        expect(meta.authorization_endpoint.includes('evil.example')).toBe(expectHost);
+        for (const headers of [{ 'x-forwarded-host': 'evil.example' }, { host: 'evil.example' }, {}] as Array<Record<string, string>>) {
+          const r = await fetch(`${server.url}/.well-known/openid-configuration`, { headers });
+          expect(r.status).toBe(200);
+          const meta = (await r.json()) as Record<string, unknown>;
+          expect(meta.issuer).toBe(server.config.publicUrl);
+          for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'userinfo_endpoint', 'end_session_endpoint']) {
+            expect(String(meta[key]).startsWith(`${server.config.publicUrl}/oidc/`), `${key} ${String(meta[key])}`).toBe(true);
+          }
+        }
       } finally {
         await server.close();
       }
