@@ -24,6 +24,11 @@ export interface Config {
   requireMfa: RequireMfa;
   /** Days a user under the rule may still sign in without MFA, from their first sign-in under it. */
   mfaGraceDays: number;
+  /**
+   * "Remember this browser": days a browser may skip the second factor after one (0 = not
+   * offered, the default; at most 30, src/flows/remembered-browsers.ts).
+   */
+  rememberBrowserDays: number;
   emailCode: EmailCodeMode;
   logLevel: LogLevel;
   issuer: string;
@@ -306,6 +311,7 @@ export function loadConfig(given: Env = process.env): Config {
     masterKeys,
     requireMfa: requireMfaVar(env),
     mfaGraceDays: intVar(env, 'MAMORI_MFA_GRACE_DAYS', 0, 0, 365),
+    rememberBrowserDays: intVar(env, 'MAMORI_REMEMBER_BROWSER_DAYS', 0, 0, 30),
     emailCode: enumVar(env, 'MAMORI_EMAIL_CODE', ['when_no_mfa', 'off'] as const, 'when_no_mfa'),
     logLevel: enumVar(
       env,

@@ -26,6 +26,7 @@ import { DeviceReportRepository } from './store/device-reports.js';
 import { SealedSecretRepository } from './store/sealed-secrets.js';
 import { RecoveryRequestRepository } from './store/recovery-requests.js';
 import { KnownBrowserRepository } from './store/known-browsers.js';
+import { RememberedBrowserRepository } from './store/remembered-browsers.js';
 import type { MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
 import { GroupRepository } from './store/groups.js';
@@ -65,6 +66,8 @@ export interface Services {
   recoveryRequests: RecoveryRequestRepository;
   /** Browsers each user signed in from (src/flows/known-browsers.ts). */
   knownBrowsers: KnownBrowserRepository;
+  /** "Remember this browser" grants that stand in for the second factor (src/flows/remembered-browsers.ts). */
+  rememberedBrowsers: RememberedBrowserRepository;
   metrics: Metrics;
   groups: GroupRepository;
   /** The keys that sign ID tokens and forward-auth identity tokens (shared by every instance through the store). */
@@ -183,6 +186,7 @@ export async function createServices(
     sealedSecrets: new SealedSecretRepository(store),
     recoveryRequests: new RecoveryRequestRepository(store),
     knownBrowsers: new KnownBrowserRepository(store),
+    rememberedBrowsers: new RememberedBrowserRepository(store),
     metrics,
     groups: new GroupRepository(store),
     signingKeys,

@@ -7,9 +7,10 @@ import { DEVICE_LIMIT } from '../store/devices.js';
 import type { Database, MfaDevice, Session, User } from '../store/schema.js';
 import { endGrace, graceAfterAdminRemoval, mfaRequiredFor } from './enforcement.js';
 import { notify, originOf } from './notify.js';
+import { revokeAllRememberedIn } from './remembered-browsers.js';
 
 /** What these use of the composition root, and nothing more. */
-export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'sessions' | 'signIns' | 'store' | 'users'>;
+export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'rememberedBrowsers' | 'sessions' | 'signIns' | 'store' | 'users'>;
 
 
 /** A pending device (an app's secret shown, not yet confirmed) is discarded after this long. */
@@ -231,10 +232,13 @@ async function afterRemoval(s: DevicePorts, trx: Transaction<Database>, user: Us
   const deadline = by.admin ? await graceAfterAdminRemoval(s, trx, user, left, now) : null;
   const sessionsEnded = await s.sessions.within(trx).revokeAll(user.id, now, by.keepSessionId);
   const pendingSignInsEnded = await s.signIns.within(trx).cancelOpen(user.id, now);
+  // A remembered browser stood in for the devices as they were: every one of them ends (src/flows/remembered-browsers.ts).
+  const rememberedBrowsersEnded = await revokeAllRememberedIn(s, trx, user.id, now);
   return {
     deadline,
     /** For the audit event's detail. */
-    facts: { sessionsEnded, pendingSignInsEnded, ...(deadline === null ? {} : { mfaSetupDeadline: new Date(deadline).toISOString() }) },
+    // rememberedBrowsersEnded only when some ended: with the feature off, the events keep their shape.
+    facts: { sessionsEnded, pendingSignInsEnded, ...(rememberedBrowsersEnded > 0 ? { rememberedBrowsersEnded } : {}), ...(deadline === null ? {} : { mfaSetupDeadline: new Date(deadline).toISOString() }) },
   };
 }
 

@@ -27,6 +27,8 @@ export interface Purged {
   recoveryRequests: number;
   /** Browsers not seen for as long as their cookie lives. */
   knownBrowsers: number;
+  /** "Remember this browser" grants a week after they expired or were revoked. */
+  rememberedBrowsers: number;
   /** "Cooling-off ended" mails sent by this run (each claimed once across instances). */
   recoveryEndedMails: number;
   /** The audit checkpoint this run wrote (the heads of the chains that moved), or null when none moved. */
@@ -35,7 +37,8 @@ export interface Purged {
 
 /** What housekeeping touches: each table's repository purges its own rows. */
 export type HousekeepingDeps = Pick<Services, 'clock' | 'signIns' | 'challenges' | 'sessions' | 'regulator' | 'invitations' | 'devices' | 'oidcPayloads' | 'signingKeys' | 'recoveryRequests' | 'knownBrowsers' | 'audit'> &
-  Parameters<typeof mailEndedCoolingOffs>[0];
+  Parameters<typeof mailEndedCoolingOffs>[0] &
+  Pick<Services, 'rememberedBrowsers'>;
 
 /**
  * Deletes what can no longer matter, so no table grows without bound. Counters that still bound
@@ -58,6 +61,8 @@ export async function purgeExpired(s: HousekeepingDeps): Promise<Purged> {
     signingKeys: await s.signingKeys.sweep(),
     recoveryRequests: await s.recoveryRequests.purgeEnded(ended),
     knownBrowsers: await s.knownBrowsers.purgeUnseen(now - BROWSER_COOKIE_MS),
+    // Kept a week after they ended, as ended sessions are, for support questions.
+    rememberedBrowsers: await s.rememberedBrowsers.purgeEnded(ended),
     // Not a purge, but due on the same beat on every instance; the claim keeps it to one mail.
     recoveryEndedMails: await mailEndedCoolingOffs(s),
     // Also not a purge: signs where every audit chain stands, so cutting one short below it shows.

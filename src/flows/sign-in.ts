@@ -9,11 +9,12 @@ import { announceRecoveryCompleted, attachRecoveryIn, completeRecoveryIn, readyR
 import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession, type SessionPorts } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
 import { refuseAddress, retryLater } from './refusals.js';
+import { grantIn, isRememberToken, rememberCookieLive, rememberDaysFor, revokeAllRememberedIn, signInRemembered, type RememberPorts } from './remembered-browsers.js';
 import { verifySecondFactor, type SecondFactorPorts } from './second-factor.js';
 import type { SessionView } from './session-view.js';
 
 /** What these use of the composition root, and nothing more. */
-export type SignInPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'hasher' | 'log' | 'mailer' | 'methods' | 'metrics' | 'regulator' | 'signIns' | 'store' | 'users'> & SessionPorts & SecondFactorPorts & Parameters<typeof attemptPassword>[0] & LostDevicePorts;
+export type SignInPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'hasher' | 'log' | 'mailer' | 'methods' | 'metrics' | 'regulator' | 'signIns' | 'store' | 'users'> & SessionPorts & SecondFactorPorts & Parameters<typeof attemptPassword>[0] & LostDevicePorts & RememberPorts;
 
 
 /** A half-finished sign-in lives at most this long (the `mamori_signin` cookie's lifetime). */
@@ -21,8 +22,22 @@ export const SIGN_IN_TTL_MS = 5 * 60_000;
 
 export type SignInResult =
   | { status: 'email_code_sent'; signInToken: string; /** The code completes a recovery: the old devices go. */ recovery?: true }
-  | { status: 'mfa_required'; methods: string[]; signInToken: string }
-  | { status: OpenedSession['status']; sessionToken: string; session: SessionView };
+  | {
+      status: 'mfa_required';
+      methods: string[];
+      signInToken: string;
+      /** "Remember this browser" is offered at the MFA step, for this many days (src/flows/remembered-browsers.ts). */
+      rememberBrowserDays?: number;
+      /** The browser's `mamori_remember` cookie holds no live grant of anyone any more: clear it. */
+      forgetRememberCookie?: true;
+    }
+  | {
+      status: OpenedSession['status'];
+      sessionToken: string;
+      session: SessionView;
+      /** Asked to remember the browser at the MFA step: the grant's cookie, or null when it is not offered. */
+      remembered?: { token: string; expiresAt: number; days: number } | null;
+    };
 
 const opened = (made: OpenedSession): SignInResult => ({ status: made.status, sessionToken: made.token, session: made.view });
 
@@ -36,7 +51,11 @@ async function openSignIn(s: SignInPorts, signInToken: string | undefined, step:
   return { transaction, user };
 }
 
-export async function signInWithPassword(s: SignInPorts, email: string, password: string, caller: Caller): Promise<SignInResult> {
+/**
+ * `remember`: the browser's `mamori_remember` cookie, and `fresh` when the sign-in must prove a
+ * second factor now whatever the browser holds (an OpenID Connect `prompt=login` or `max_age`).
+ */
+export async function signInWithPassword(s: SignInPorts, email: string, password: string, caller: Caller, remember: { token?: string | undefined; fresh?: boolean } = {}): Promise<SignInResult> {
   const user = await s.users.findByEmail(email);
   const { previousFailures } = await attemptPassword(s, user, email, password, caller, 'sign_in_failed');
   // checkPassword returns only for an existing user with the right password.
@@ -56,8 +75,18 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
   // Only after a recovery's cooling-off does an emailed code stand in for the lost devices (src/flows/lost-devices.ts).
   const recovery = factors.length > 0 ? await readyRecovery(s, account) : undefined;
   if (factors.length > 0 && !recovery) {
+    // A remembered browser stands in for the second factor (src/flows/remembered-browsers.ts);
+    // a recovery under way does not get here, as the user said the devices are gone.
+    const presented = isRememberToken(remember.token) ? remember.token : undefined;
+    if (presented !== undefined && !remember.fresh) {
+      const made = await signInRemembered(s, account, presented, caller);
+      if (made) return opened(made.session);
+    }
     const { token } = await s.signIns.start({ userId: account.id, step: 'mfa', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
-    return { status: 'mfa_required', methods: factors, signInToken: token };
+    const days = rememberDaysFor(s, account);
+    // A cookie another user's grant lives in stays: the browser may be shared.
+    const forget = presented !== undefined && !(await rememberCookieLive(s, presented));
+    return { status: 'mfa_required', methods: factors, signInToken: token, ...(days === undefined ? {} : { rememberBrowserDays: days }), ...(forget ? { forgetRememberCookie: true as const } : {}) };
   }
   if (s.config.emailCode === 'off' && !recovery) return opened((await openSession(s, account, { aal: 1, amr: ['pwd'], mfaVerified: false }, caller))!);
 
@@ -112,9 +141,14 @@ export async function signInWithEmailCode(s: SignInPorts, signInToken: string | 
       await attempt.succeed(trx);
       await s.regulator.refund(s.regulator.emailCodeSends(user.id), trx);
       if (recovery) {
+        // The devices going end every remembered browser too; the user's row first, as every
+        // device removal takes it before the grants.
+        await s.users.within(trx).lockRow(user.id);
+        const forgotten = await revokeAllRememberedIn(s, trx, user.id, now);
         // The old devices go in this transaction, and the session may only assign a new one.
         const recovered = await completeRecoveryIn(s, trx, user, { id: transaction.id, amr: JSON.parse(transaction.amr) as string[] }, recovery, caller);
         if (!recovered) throw new CompletedMeanwhile();
+        if (forgotten > 0) await s.audit.append({ type: 'remembered_browsers_ended', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'recovery_completed', recoveryId: recovery.id, ended: forgotten } }, trx);
         deactivated = recovered.devices;
         return recovered.session;
       }
@@ -143,8 +177,17 @@ export async function signInWithEmailCode(s: SignInPorts, signInToken: string | 
 class CompletedMeanwhile extends Error {}
 
 /** The second step for a user with MFA: a code, a recovery code or a passkey. */
-export async function signInWithSecondFactor(s: SignInPorts, signInToken: string | undefined, body: { method: string } & Record<string, unknown>, caller: Caller): Promise<SignInResult> {
+export async function signInWithSecondFactor(
+  s: SignInPorts,
+  signInToken: string | undefined,
+  body: { method: string } & Record<string, unknown>,
+  caller: Caller,
+  /** `rememberBrowser`: the user ticked "Remember this browser" (honoured only where it is offered). */
+  opts: { rememberBrowser?: boolean } = {},
+): Promise<SignInResult> {
   const { transaction, user } = await openSignIn(s, signInToken, 'mfa');
+  const rememberDays = opts.rememberBrowser ? rememberDaysFor(s, user) : undefined;
+  let remembered: { token: string; expiresAt: number; days: number } | undefined;
   const made = await verifySecondFactor(s, user, body, caller, {
     purpose: 'sign_in',
     budgets: [s.regulator.signIn(transaction.id)],
@@ -153,15 +196,18 @@ export async function signInWithSecondFactor(s: SignInPorts, signInToken: string
     onClosed: (trx) => s.signIns.within(trx).expire(transaction.id, s.clock.now()),
     onSuccess: async (trx, proof, events) => {
       const amr = [...new Set([...(JSON.parse(transaction.amr) as string[]), ...proof.amr, 'mfa'])];
-      const session = await openSessionIn(s, trx, user, { aal: 2, amr, mfaVerified: true, phishingResistant: proof.phishingResistant === true }, caller, { completing: transaction.id, setupRequired: false, events });
+      // The grant's row with the session's, its event among the step's (they all precede sign_in_succeeded).
+      const granted = rememberDays === undefined ? undefined : await grantIn(s, trx, user, rememberDays, proof, caller);
+      const session = await openSessionIn(s, trx, user, { aal: 2, amr, mfaVerified: true, phishingResistant: proof.phishingResistant === true }, caller, { completing: transaction.id, setupRequired: false, events: granted ? [...events, granted.event] : events });
       if (!session) fail('invalid_code', 'This sign-in is already complete; start again');
+      if (granted) remembered = { token: granted.token, expiresAt: granted.grant.expires_at, days: granted.days };
       return session;
     },
   });
   s.metrics.signIns.inc({ step: 'complete', result: 'success' });
   // Whoever holds a device needs no recovery: an open one is void.
   await voidRecoveryOnSignIn(s, user, caller);
-  return opened(made);
+  return { ...opened(made), ...(opts.rememberBrowser ? { remembered: remembered ?? null } : {}) };
 }
 
 /** What a factor's browser ceremony needs before the second step (WebAuthn request options), limited to this user. */

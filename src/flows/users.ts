@@ -9,6 +9,7 @@ import { safeEqual } from '../crypto/tokens.js';
 import { notify } from './notify.js';
 import { mfaSetupRequired } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
+import { revokeAllRememberedIn } from './remembered-browsers.js';
 
 export type Locale = 'en' | 'ja';
 
@@ -118,7 +119,7 @@ export async function completeSetup(s: Parameters<typeof createUser>[0] & Pick<S
 export async function changePassword(
   // What the password check and the MFA-setup check need, as they declare it, and the writes here.
   s: UserWriting &
-    Pick<Services, 'hasher' | 'sessions' | 'signIns'> &
+    Pick<Services, 'hasher' | 'rememberedBrowsers' | 'sessions' | 'signIns'> &
     Parameters<typeof attemptPassword>[0] &
     Parameters<typeof mfaSetupRequired>[0] &
     Parameters<typeof notify>[0],
@@ -142,8 +143,10 @@ export async function changePassword(
     // A half-finished sign-in got past the old password: it must not become a session now.
     const cancelled = await s.signIns.within(trx).cancelOpen(user.id, now);
     if (session.password_change_only === 1) await s.sessions.within(trx).restrict(session.id, { mfaSetupOnly: setupRequired, passwordChangeOnly: false });
+    // A remembered browser skipped the second factor on the strength of the old password: none does now.
+    const forgotten = await revokeAllRememberedIn(s, trx, user.id, now);
     await s.audit.append(
-      { type: 'password_changed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { otherSessionsEnded: ended, pendingSignInsEnded: cancelled } },
+      { type: 'password_changed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { otherSessionsEnded: ended, pendingSignInsEnded: cancelled, ...(forgotten > 0 ? { rememberedBrowsersEnded: forgotten } : {}) } },
       trx,
     );
   });
@@ -213,7 +216,7 @@ export interface ForcedPasswordChange {
  * Flag, revocations and audit event commit together: a crash leaves either all of it or none,
  * never a flagged user with live sessions nor an unrecorded change.
  */
-export async function forcePasswordChange(s: UserWriting & Pick<Services, 'sessions' | 'signIns'>, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
+export async function forcePasswordChange(s: UserWriting & Pick<Services, 'rememberedBrowsers' | 'sessions' | 'signIns'>, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
   const now = s.clock.now();
   return s.store.db.transaction().execute(async (trx) => {
     const users = s.users.within(trx);
@@ -221,8 +224,10 @@ export async function forcePasswordChange(s: UserWriting & Pick<Services, 'sessi
     await users.update(userId, { force_password_change: 1 });
     const sessionsEnded = await s.sessions.within(trx).revokeAll(userId, now);
     const pendingSignInsEnded = await s.signIns.within(trx).cancelOpen(userId, now);
+    // The password is in doubt: the next sign-in asks for the second factor again, in every browser.
+    const forgotten = await revokeAllRememberedIn(s, trx, userId, now);
     await s.audit.append(
-      { type: 'password_change_forced', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionsEnded, pendingSignInsEnded } },
+      { type: 'password_change_forced', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { sessionsEnded, pendingSignInsEnded, ...(forgotten > 0 ? { rememberedBrowsersEnded: forgotten } : {}) } },
       trx,
     );
     return { sessionsEnded, pendingSignInsEnded };

@@ -46,3 +46,18 @@ export const BROWSER_COOKIE = 'mamori_browser';
 export function setBrowserCookie(reply: FastifyReply, token: string, secure: boolean, maxAgeSeconds: number): void {
   reply.setCookie(BROWSER_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure, maxAge: maxAgeSeconds });
 }
+
+export const REMEMBER_COOKIE = 'mamori_remember';
+
+/**
+ * "Remember this browser" (src/flows/remembered-browsers.ts): a random token, only its hash is
+ * stored. Sent only to the sign-in steps (the password step is where it stands in for the second
+ * factor); Lax like the sign-in itself; it lives exactly as long as the grant.
+ */
+export function setRememberCookie(reply: FastifyReply, token: string, secure: boolean, maxAgeSeconds: number): void {
+  reply.setCookie(REMEMBER_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/api/v1/sign-in', secure, maxAge: maxAgeSeconds });
+}
+
+export function clearRememberCookie(reply: FastifyReply, secure: boolean): void {
+  reply.clearCookie(REMEMBER_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/api/v1/sign-in', secure });
+}

@@ -27,6 +27,7 @@ import { mfaGrace } from './migrations/009-mfa-grace.js';
 import { recoveryAndBrowsers } from './migrations/010-recovery-and-browsers.js';
 import { adminApprovals } from './migrations/011-admin-approvals.js';
 import { auditChains } from './migrations/012-audit-chains.js';
+import { rememberedBrowsers } from './migrations/013-remembered-browsers.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -134,6 +135,7 @@ class InCodeMigrations implements MigrationProvider {
       '010-recovery-and-browsers': recoveryAndBrowsers,
       '011-admin-approvals': adminApprovals,
       '012-audit-chains': auditChains(this.dialect),
+      '013-remembered-browsers': rememberedBrowsers,
     };
   }
 }

@@ -311,6 +311,7 @@ export interface Database {
   recovery_requests: RecoveryRequestsTable;
   known_browsers: KnownBrowsersTable;
   admin_approvals: AdminApprovalsTable;
+  remembered_browsers: RememberedBrowsersTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -394,3 +395,25 @@ export interface AdminApprovalsTable {
   status: 'pending' | 'executed' | 'cancelled' | 'failed';
 }
 export type AdminApproval = Selectable<AdminApprovalsTable>;
+
+/**
+ * "Remember this browser" (migration 013): a grant to skip the second factor in one browser for
+ * one user, found by the SHA-256 of its `mamori_remember` cookie, until `expires_at` or revoked.
+ */
+export interface RememberedBrowsersTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  /** The last sign-in it stood in for the second factor. */
+  last_used_at: number | null;
+  revoked_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** The device that proved the second factor when it was granted (null: a recovery code). */
+  device_id: string | null;
+  /** JSON array: that proof's RFC 8176 methods. */
+  amr: string;
+}
+export type RememberedBrowser = Selectable<RememberedBrowsersTable>;

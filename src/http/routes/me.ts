@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { changePassword, updateProfile } from '../../flows/users.js';
 import { revokeOwnSession } from '../../flows/sessions.js';
+import { listRemembered, rememberDaysFor, revokeRemembered } from '../../flows/remembered-browsers.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { Id, Locale, Name, Password, UserSchema } from './schemas.js';
@@ -65,6 +66,49 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
     app.delete('/api/v1/me/sessions/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
       const { user } = await requireSession(s, req);
       await revokeOwnSession(s, user.id, req.params.id, callerOf(req));
+      return reply.code(204).send();
+    });
+
+    // "Remember this browser" grants (src/flows/remembered-browsers.ts): beside the sessions, not
+    // among them, since a grant is no session (it signs nobody in without the password).
+    app.get(
+      '/api/v1/me/remembered-browsers',
+      {
+        schema: {
+          response: {
+            200: Type.Object({
+              rememberBrowserDays: Type.Union([Type.Integer(), Type.Null()]),
+              browsers: Type.Array(
+                Type.Object({
+                  id: Type.String(),
+                  createdAt: Type.String(),
+                  expiresAt: Type.String(),
+                  lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+                  ip: Type.Union([Type.String(), Type.Null()]),
+                  userAgent: Type.Union([Type.String(), Type.Null()]),
+                  device: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+                  amr: Type.Array(Type.String()),
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      async (req) => {
+        const { user } = await requireSession(s, req);
+        return { rememberBrowserDays: rememberDaysFor(s, user) ?? null, browsers: await listRemembered(s, user) };
+      },
+    );
+
+    app.delete('/api/v1/me/remembered-browsers/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+      const { user } = await requireSession(s, req);
+      await revokeRemembered(s, user, req.params.id, callerOf(req));
+      return reply.code(204).send();
+    });
+
+    app.delete('/api/v1/me/remembered-browsers', async (req, reply) => {
+      const { user } = await requireSession(s, req);
+      await revokeRemembered(s, user, undefined, callerOf(req));
       return reply.code(204).send();
     });
 

@@ -16,9 +16,11 @@ import { BROWSER_COOKIE_DAYS, recognizeBrowser } from '../../flows/known-browser
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
 import { BROWSER_COOKIE, setBrowserCookie } from '../cookies.js';
+import { REMEMBER_COOKIE, clearRememberCookie, setRememberCookie } from '../cookies.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, sessionCookieSettings, setSessionCookie, setSignInCookie } from '../cookies.js';
+import type { TSchema } from 'typebox';
+import type { Factor } from '../../methods/types.js';
 import { Code, Email, Empty, Password, SessionSchema } from './schemas.js';
-import { secondFactorBody } from './mfa-devices.js';
 
 const StepAnswer = Type.Object({
   status: Type.Union([
@@ -31,8 +33,22 @@ const StepAnswer = Type.Object({
   methods: Type.Optional(Type.Array(Type.String())),
   /** With `email_code_sent`: the code completes a recovery after its cooling-off (the old MFA devices go). */
   recovery: Type.Optional(Type.Boolean()),
+  /** With `mfa_required`: the MFA step may remember this browser for this many days (`rememberBrowser: true`). */
+  rememberBrowserDays: Type.Optional(Type.Integer()),
+  /**
+   * Present when the MFA step asked `rememberBrowser: true`: until when this browser skips the
+   * second factor, or null when the service does not offer it (then nothing was remembered).
+   */
+  rememberedUntil: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   session: Type.Optional(SessionSchema),
 });
+
+/** The MFA step's body: a factor's proof, and whether to remember this browser (src/flows/remembered-browsers.ts). */
+function mfaStepBody(factors: readonly Factor[]): TSchema {
+  return Type.Union(
+    factors.map((f) => Type.Object({ method: Type.Literal(f.id), ...f.proofFields, rememberBrowser: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+  );
+}
 
 export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
   const secure = s.config.publicUrl.startsWith('https:');
@@ -43,14 +59,18 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
     if (r.status === 'email_code_sent' || r.status === 'mfa_required') {
       setSignInCookie(reply, r.signInToken, secure);
       if (r.status === 'email_code_sent' && r.recovery) return { status: r.status, recovery: true };
-      return r.status === 'mfa_required' ? { status: r.status, methods: r.methods } : { status: r.status };
+      if (r.status !== 'mfa_required') return { status: r.status };
+      if (r.forgetRememberCookie) clearRememberCookie(reply, secure);
+      return { status: r.status, methods: r.methods, ...(r.rememberBrowserDays === undefined ? {} : { rememberBrowserDays: r.rememberBrowserDays }) };
     }
     clearSignInCookie(reply, secure);
     setSessionCookie(reply, r.sessionToken, sessionCookie);
     // A completed sign-in: a browser new to this user is told to its owner (src/flows/known-browsers.ts).
     const browser = await recognizeBrowser(s, r.session.user.id, readCookie(reply.request, BROWSER_COOKIE), callerOf(reply.request));
     setBrowserCookie(reply, browser, secure, BROWSER_COOKIE_DAYS * 86_400);
-    return { status: r.status, session: r.session };
+    if (r.remembered) setRememberCookie(reply, r.remembered.token, secure, r.remembered.days * 86_400);
+    const until = r.remembered === undefined ? {} : { rememberedUntil: r.remembered === null ? null : new Date(r.remembered.expiresAt).toISOString() };
+    return { status: r.status, session: r.session, ...until };
   }
 
   return async (app) => {
@@ -58,11 +78,23 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
       '/api/v1/sign-in',
       {
         schema: {
-          body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+          body: Type.Object(
+            {
+              email: Email,
+              password: Password,
+              /** Ask for the second factor even in a remembered browser (OpenID Connect `prompt=login`, `max_age`). */
+              fresh: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: StepAnswer },
         },
       },
-      async (req, reply) => answer(reply, await signInWithPassword(s, req.body.email, req.body.password, callerOf(req))),
+      async (req, reply) =>
+        answer(
+          reply,
+          await signInWithPassword(s, req.body.email, req.body.password, callerOf(req), { token: readCookie(req, REMEMBER_COOKIE), fresh: req.body.fresh === true }),
+        ),
     );
 
     app.post(
@@ -77,12 +109,11 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
         answer(reply, await signInWithEmailCode(s, readCookie(req, SIGN_IN_COOKIE), req.body.code, callerOf(req))),
     );
 
-    app.post('/api/v1/sign-in/mfa', { schema: { body: secondFactorBody(s.methods.factors.all), response: { 200: StepAnswer } } }, async (req, reply) =>
-      answer(
-        reply,
-        await signInWithSecondFactor(s, readCookie(req, SIGN_IN_COOKIE), req.body as { method: string } & Record<string, unknown>, callerOf(req)),
-      ),
-    );
+    app.post('/api/v1/sign-in/mfa', { schema: { body: mfaStepBody(s.methods.factors.all), response: { 200: StepAnswer } } }, async (req, reply) => {
+      // The factor sees its proof only; the tick is the flow's.
+      const { rememberBrowser, ...proof } = req.body as { method: string; rememberBrowser?: boolean } & Record<string, unknown>;
+      return answer(reply, await signInWithSecondFactor(s, readCookie(req, SIGN_IN_COOKIE), proof, callerOf(req), { rememberBrowser: rememberBrowser === true }));
+    });
 
     // Factors with a browser ceremony hand out its challenge first (`/sign-in/mfa/webauthn-options`).
     for (const factor of s.methods.factors.all) {
