@@ -24,7 +24,8 @@ export function sendProblem(reply: FastifyReply, err: MamoriError): FastifyReply
     .code(status)
     .type(PROBLEM_TYPE)
     .header('cache-control', 'no-store')
-    .send({ type: typeUri(err.code), title: err.title, status, code: err.code, detail: err.detail ?? err.title, ...err.extra });
+    // Extra fields come first: none of them may replace the problem's own members (an extra named `status` would lie about the answer).
+    .send({ ...err.extra, type: typeUri(err.code), title: err.title, status, code: err.code, detail: err.detail ?? err.title });
 }
 
 /** Fastify's own errors, mapped onto the contract's codes; anything else is a 500 with no details. */
