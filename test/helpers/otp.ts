@@ -1,6 +1,7 @@
 import jsQRModule from 'jsqr';
 import { expect } from 'vitest';
 import type { Client } from './client.js';
+import { createTestUser, signIn, type TestServer } from './server.js';
 import { base32Decode } from '../../src/methods/totp/otpauth.js';
 import { hotp, timeStep } from '../../src/methods/totp/otp.js';
 
@@ -58,4 +59,12 @@ export async function assignApp(clock: { now(): number }, c: Client, name = 'Pho
   });
   expect(a.status, a.text).toBe(200);
   return { id: r.body.id, secret: r.body.secret, ...(a.body.recoveryCodes ? { recoveryCodes: a.body.recoveryCodes } : {}) };
+}
+
+/** An administrator signed in with a freshly assigned authenticator app: a session at aal 2, as the admin API needs. */
+export async function adminAtAal2(server: TestServer, email: string): Promise<{ client: Client; app: AssignedApp }> {
+  await createTestUser(server, email, { role: 'admin' });
+  const client = await signIn(server, email);
+  const app = await assignApp(server.clock, client);
+  return { client, app };
 }

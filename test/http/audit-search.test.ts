@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases } from '../helpers/db.js';
-import { assignApp } from '../helpers/otp.js';
+import { adminAtAal2 } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 import type { Client } from '../helpers/client.js';
 
@@ -17,9 +17,7 @@ describe.each(databases)('admin audit: filters, newest first, paging, export ($n
   beforeAll(async () => {
     if (skip) return;
     server = await startServer({ database: name });
-    await createTestUser(server, 'root@example.com', { role: 'admin' });
-    admin = await signIn(server, 'root@example.com');
-    await assignApp(server.clock, admin);
+    admin = (await adminAtAal2(server, 'root@example.com')).client;
     start = server.clock.now();
     userId = (await createTestUser(server, 'kai@example.com')).id;
     for (let i = 0; i < 7; i++) {

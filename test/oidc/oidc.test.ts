@@ -7,7 +7,7 @@ import { cliEnvFor, projectRoot, runMamori } from '../helpers/cli.js';
 import { createClient } from '../../src/flows/oidc-clients.js';
 import { databases } from '../helpers/db.js';
 import { AFTER_LOGOUT, CALLBACK, exchange, follow, registerRp, signInWithApp, startAuthorization, type Rp } from '../helpers/oidc.js';
-import { assignApp } from '../helpers/otp.js';
+import { adminAtAal2, assignApp } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 import type { Client } from '../helpers/client.js';
 
@@ -361,9 +361,7 @@ describe('OpenID Connect clients: CLI and admin API', () => {
   });
 
   it('POST/GET/DELETE /api/v1/admin/oidc-clients need an administrator at aal 2', async () => {
-    await createTestUser(server, 'root@example.com', { role: 'admin' });
-    const admin = await signIn(server, 'root@example.com');
-    await assignApp(server.clock, admin);
+    const admin = (await adminAtAal2(server, 'root@example.com')).client;
     const body = { name: 'Wiki', redirectUris: ['https://wiki.example.com/cb'], minAcr: 'urn:mamori:phr' };
     const made = await admin.post<{ clientId: string; clientSecret: string; client: { minAcr: string } }>('/api/v1/admin/oidc-clients', body);
     expect(made.status, made.text).toBe(201);
