@@ -86,7 +86,7 @@ export class AuditLog {
     const at = this.now();
     // The head row is made by the first append, in its transaction: a process that never appends
     // (most CLI commands) leaves no chain behind. If that transaction rolled back, the next makes it again.
-    const head = (await this.#advance(trx)) ?? (await this.#createHead(trx, at));
+    const head = (await this.#lockHead(trx)) ?? (await this.#createHead(trx, at));
     const row = {
       id: head.id,
       at,
@@ -98,30 +98,32 @@ export class AuditLog {
       detail,
       instance: this.instance,
       chain: this.chain,
-      chain_seq: head.events,
+      chain_seq: head.events + 1,
     };
     const hash = chainMac3(this.key.key, head.head_hash, row);
     await trx
       .insertInto('audit_events')
       .values({ ...row, prev_hash: head.head_hash, hash, chain_version: INSTANCE_CHAIN_VERSION })
       .execute();
-    await trx.updateTable('audit_chains').set({ head_id: row.id, head_hash: hash, updated_at: at }).where('chain', '=', this.chain).execute();
+    await trx
+      .updateTable('audit_chains')
+      .set({ events: row.chain_seq, head_id: row.id, head_hash: hash, updated_at: at })
+      .where('chain', '=', this.chain)
+      .execute();
     return row.id;
   }
 
   /**
-   * Takes this chain's place for one more event: the UPDATE locks the head row until commit (a
-   * second append in the same transaction finds it locked by itself) and returns, fresh after any
-   * wait, the predecessor's hash. The id comes in the same statement, so an append costs three
-   * statements, as the global lock's did (lock, read the newest row, insert).
+   * Locks this chain's head row until commit and reads it: on PostgreSQL (and CockroachDB,
+   * YugabyteDB) with FOR UPDATE, which after any wait returns the row as the previous holder
+   * committed it; SQLite has no FOR UPDATE and needs none, its writer holding the database's one
+   * write lock. A second append in the same transaction finds the row locked by itself. The id
+   * comes in the same statement, so an append costs three statements, as the global lock's did
+   * (lock, read the newest row, insert): lock and read, insert, move the head.
    */
-  #advance(trx: Transaction<Database>) {
-    return trx
-      .updateTable('audit_chains')
-      .set((eb) => ({ events: eb('events', '+', 1) }))
-      .where('chain', '=', this.chain)
-      .returning(['events', 'head_hash', this.#nextId.as('id')])
-      .executeTakeFirst();
+  #lockHead(trx: Transaction<Database>) {
+    const q = trx.selectFrom('audit_chains').select(['events', 'head_hash', this.#nextId.as('id')]).where('chain', '=', this.chain);
+    return (this.store.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
   }
 
   async #createHead(trx: Transaction<Database>, at: number) {
@@ -131,7 +133,7 @@ export class AuditLog {
       .values({ chain: this.chain, head_id: 0, head_hash: GENESIS_HASH, events: 0, checkpointed: 0, instance: this.instance, created_at: at, updated_at: at })
       .onConflict((oc) => oc.column('chain').doNothing())
       .execute();
-    const head = await this.#advance(trx);
+    const head = await this.#lockHead(trx);
     if (!head) throw new Error(`audit chain ${this.chain}: its head row vanished as it was made`);
     return head;
   }

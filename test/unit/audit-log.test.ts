@@ -86,6 +86,8 @@ describe.each(databases)('the audit log in the store: per-instance chains and ch
     // Two instances start together: both end up with the one key record that won the insert. (On
     // SQLite one after the other: in one process, a connection's busy wait blocks the other's work.)
     const [a, b] = name === 'postgres' ? await Promise.all([services(k1), services(k1)]) : [await services(k1), await services(k1)];
+    // The later tests take a and b as open[0] and open[1], whichever finished starting first.
+    open.splice(0, 2, a, b);
     const settings = await a.store.db.selectFrom('settings').selectAll().where('key', '=', 'audit_mac_key').execute();
     expect(settings).toHaveLength(1);
     expect(JSON.parse(settings[0]!.value)).toEqual({ keyId: a.box.currentKeyId, value: expect.any(String) });
