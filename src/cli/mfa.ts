@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { devMasterKeyFile, devPreviousKeysFile, loadConfig } from '../config.js';
-import { listDevices, removeDevice } from '../flows/devices.js';
+import { listDevices, removeAllDevices, removeDevice } from '../flows/devices.js';
 import { importHardwareTokens } from '../flows/hardware-tokens.js';
 import { rotateSecrets } from '../flows/keys.js';
 import { RefusedError, UsageError } from './errors.js';
@@ -28,11 +28,18 @@ export function registerMfaCommands(program: Command): void {
     .command('deactivate')
     .description('deactivate a lost MFA device (the user is notified by email)')
     .requiredOption('--email <email>', 'email address')
-    .requiredOption('--device <id>', 'device id (see mfa list)')
-    .action(async (opts: { email: string; device: string }) => {
-      const device = checkOption(Id, opts.device, '--device', 'a device id from `mamori mfa list`');
+    .option('--device <id>', 'device id (see mfa list)')
+    .option('--all', 'every device of the user (lost them all): one act, audited once, the user mailed once')
+    .action(async (opts: { email: string; device?: string; all?: boolean }) => {
+      if ((opts.device === undefined) === (opts.all !== true)) throw new UsageError('give --device ID or --all');
+      const device = opts.device === undefined ? undefined : checkOption(Id, opts.device, '--device', 'a device id from `mamori mfa list`');
       await withServices(async (s) => {
         const user = await findUser(s, opts.email);
+        if (device === undefined) {
+          const n = await removeAllDevices(s, user, cliCaller, cliActor());
+          process.stdout.write(`deactivated ${n} devices of ${user.email}\n`);
+          return;
+        }
         await removeDevice(s, user, device, cliCaller, { admin: cliActor() });
         process.stdout.write(`deactivated ${device} of ${user.email}\n`);
       });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { base32Decode } from '../../src/methods/totp/otpauth.js';
-import { appCode } from '../helpers/otp.js';
+import { appCode, assignApp } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -131,5 +131,24 @@ describe('mamori mfa / token / keys (CLI against a running server’s database)'
     expect(mamori(['mfa', 'list', '--email', 'kim@example.com']).stdout).not.toContain(deviceId);
     expect((await server.outbox()).some((m) => m.to === 'kim@example.com' && m.kind === 'mfa_device_removed')).toBe(true);
     expect(mamori(['mfa', 'deactivate', '--email', 'kim@example.com', '--device', deviceId]).status).toBe(1);
+  });
+
+  it('deactivates every device of a user who lost them all (--all): one audit event, one mail; bad usage is exit 2', async () => {
+    await createTestUser(server, 'lee@example.com');
+    const c = await signIn(server, 'lee@example.com');
+    await assignApp(server.clock, c, 'Phone');
+    server.clock.advance(60_000);
+    // A second device needs a fresh second factor: step up with the first one's next code.
+    const devices = await server.services.devices.listActive((await server.services.users.findByEmail('lee@example.com'))!.id);
+    expect(devices).toHaveLength(1);
+    expect(mamori(['mfa', 'deactivate', '--email', 'lee@example.com']).status).toBe(2);
+    expect(mamori(['mfa', 'deactivate', '--email', 'lee@example.com', '--all', '--device', devices[0]!.id]).status).toBe(2);
+    const r = mamori(['mfa', 'deactivate', '--email', 'lee@example.com', '--all']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/deactivated 1 devices of lee@example.com/);
+    expect(mamori(['mfa', 'list', '--email', 'lee@example.com']).stdout).not.toContain(devices[0]!.id);
+    const events = await server.services.store.db.selectFrom('audit_events').select('type').where('type', '=', 'mfa_devices_deactivated_all').execute();
+    expect(events).toHaveLength(1);
+    expect((await server.outbox()).filter((m) => m.to === 'lee@example.com' && m.kind === 'mfa_devices_reset')).toHaveLength(1);
   });
 });

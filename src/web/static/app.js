@@ -1108,13 +1108,29 @@ async function afterStep(r) {
       const methods = Array.isArray(r.methods) ? r.methods : [];
       await loadFactors(); // the labels and fields of methods without a screen of their own
       const mode = firstMethod(methods);
-      state.signIn = { ...state.signIn, step: 'mfa', methods, mode };
+      // "Remember this browser" only when the server offers it (MAMORI_REMEMBER_BROWSER_DAYS), unticked.
+      const rememberDays = Number.isInteger(r.rememberBrowserDays) && r.rememberBrowserDays > 0 ? r.rememberBrowserDays : null;
+      state.signIn = { ...state.signIn, step: 'mfa', methods, mode, rememberDays, remember: false };
       render();
       return;
     }
     default:
       throw new LocalError(t('problem.unexpected'));
   }
+}
+
+/**
+ * "Remember this browser for N days" on the MFA step: its state lives in `state.signIn`, so
+ * switching to another method keeps the tick. Off until the user ticks it.
+ */
+function rememberBrowserCheck(days) {
+  const id = uid('remember');
+  const hintId = uid('remember-hint');
+  const box = h('input', { type: 'checkbox', id, 'aria-describedby': hintId, checked: state.signIn.remember === true });
+  box.addEventListener('change', () => {
+    state.signIn.remember = box.checked;
+  });
+  return h('div', { class: 'field field-check' }, box, h('label', { for: id }, tn('mfa.rememberBrowser', days)), h('p', { class: 'hint', id: hintId }, t('mfa.rememberBrowserHint')));
 }
 
 async function passkeySignIn() {
@@ -1154,24 +1170,31 @@ function viewSignIn() {
   if (s.step === 'mfa') {
     const error = errorBox();
     const parts = [];
+    // The tick travels with whichever proof is sent; read at sending time, so it may come last.
+    const withRemember = (body) => (state.signIn.remember && state.signIn.rememberDays ? { ...body, rememberBrowser: true } : body);
+    const remember = s.rememberDays ? rememberBrowserCheck(s.rememberDays) : null;
     if (s.mode === 'totp' || s.mode === 'recovery_code') {
       const input = s.mode === 'totp' ? codeField(t('mfa.code'), { min: 6, max: 8, hint: t('mfa.codeHint') }) : recoveryCodeField();
       const f = form({
         submitLabel: t('common.verify'),
-        children: [input.el],
-        onSubmit: async (data) => afterStep(await api('POST', '/api/v1/sign-in/mfa', { method: s.mode, code: str(data, 'code') })),
+        // Inside the form, above its button: ticked before Enter sends the code.
+        children: [input.el, remember],
+        onSubmit: async (data) => afterStep(await api('POST', '/api/v1/sign-in/mfa', withRemember({ method: s.mode, code: str(data, 'code') }))),
       });
       parts.push(f.el);
-    } else if (s.mode !== 'webauthn') {
-      const f = describedProofForm(s.mode, `/api/v1/sign-in/mfa/${encodeURIComponent(s.mode)}-options`, async (body) => afterStep(await api('POST', '/api/v1/sign-in/mfa', body)));
-      parts.push(f.el);
+    } else {
+      if (s.mode !== 'webauthn') {
+        const f = describedProofForm(s.mode, `/api/v1/sign-in/mfa/${encodeURIComponent(s.mode)}-options`, async (body) => afterStep(await api('POST', '/api/v1/sign-in/mfa', withRemember(body))));
+        parts.push(f.el);
+      }
+      if (remember) parts.push(remember);
     }
     if (s.methods.includes('webauthn')) {
       const useKey = actionButton(
         t('mfa.usePasskey'),
         async () => {
           const credential = await getAssertion('/api/v1/sign-in/mfa/webauthn-options');
-          await afterStep(await api('POST', '/api/v1/sign-in/mfa', { method: 'webauthn', credential }));
+          await afterStep(await api('POST', '/api/v1/sign-in/mfa', withRemember({ method: 'webauthn', credential })));
         },
         { cls: s.mode === 'webauthn' ? 'btn btn-primary' : 'btn', error },
       );
@@ -1198,7 +1221,9 @@ function viewSignIn() {
     children: [email.el, password.el],
     onSubmit: async (data) => {
       state.signIn = { ...state.signIn, email: str(data, 'email') };
-      await afterStep(await api('POST', '/api/v1/sign-in', { email: str(data, 'email'), password: String(data.get('password') ?? '') }));
+      // An application asked for a new sign-in (prompt=login, max_age): a remembered browser must not skip the second factor.
+      const fresh = state.reauth ? { fresh: true } : {};
+      await afterStep(await api('POST', '/api/v1/sign-in', { email: str(data, 'email'), password: String(data.get('password') ?? ''), ...fresh }));
     },
   });
   const error = errorBox();
@@ -1270,7 +1295,7 @@ function viewSecurity() {
   if (setupOnly) {
     page.append(h('p', { class: 'muted' }, t('security.setupOnlyRest')));
   } else {
-    page.append(recoveryPanel(ctx), passwordPanel(ctx), sessionsPanel(ctx), activityPanel(ctx));
+    page.append(recoveryPanel(ctx), passwordPanel(ctx), sessionsPanel(ctx), rememberedBrowsersPanel(ctx), activityPanel(ctx));
   }
   return page;
 }
@@ -1712,6 +1737,79 @@ function sessionsPanel(ctx) {
   return p.el;
 }
 
+/**
+ * Browsers that skip the second factor ("Remember this browser"), each with Forget. Hidden while
+ * the service does not offer it and none is left. Drawn again with the sessions and the devices,
+ * since a new password or a removed device ends every one of them.
+ */
+function rememberedBrowsersPanel(ctx) {
+  const forgetAll = h('button', { type: 'button', class: 'btn btn-small', hidden: true }, t('remembered.forgetAll'));
+  const p = panel(t('remembered.title'), { description: t('remembered.description'), actions: forgetAll });
+  const error = errorBox();
+  p.el.hidden = true;
+  const reload = async () => {
+    try {
+      const { rememberBrowserDays = null, browsers = [] } = await api('GET', '/api/v1/me/remembered-browsers');
+      p.el.hidden = rememberBrowserDays === null && browsers.length === 0;
+      forgetAll.hidden = browsers.length < 2;
+      if (browsers.length === 0) return setChildren(p.body, h('p', { class: 'muted' }, t('remembered.none')));
+      const rowError = errorBox();
+      setChildren(p.body,
+        table(
+          t('remembered.title'),
+          [
+            [t('sessions.col.device'), (x) => h('span', { title: x.userAgent ?? '' }, shortAgent(x.userAgent))],
+            [t('remembered.col.since'), (x) => dateEl(x.createdAt)],
+            [t('remembered.col.until'), (x) => dateEl(x.expiresAt)],
+            [t('remembered.col.lastUsed'), (x) => (x.lastUsedAt ? dateEl(x.lastUsedAt) : t('remembered.notUsed'))],
+            [t('sessions.col.ip'), (x) => x.ip ?? t('common.unknown')],
+            [t('remembered.col.device'), (x) => x.device?.name ?? t('remembered.recoveryCode')],
+            [
+              t('common.actions'),
+              (x) =>
+                actionButton(
+                  t('remembered.forget'),
+                  async () => {
+                    await api('DELETE', `/api/v1/me/remembered-browsers/${encodeURIComponent(x.id)}`);
+                    announce(t('remembered.forgotten'));
+                    await reload();
+                  },
+                  { cls: 'btn btn-small', error: rowError, ariaLabel: t('remembered.forgetNamed', { device: shortAgent(x.userAgent), ip: x.ip ?? '' }) },
+                ),
+            ],
+          ],
+          browsers,
+        ),
+        rowError.el,
+      );
+    } catch (err) {
+      p.el.hidden = false;
+      error.show(err);
+      setChildren(p.body, error.el);
+    }
+  };
+  forgetAll.addEventListener('click', async () => {
+    try {
+      await api('DELETE', '/api/v1/me/remembered-browsers');
+      announce(t('remembered.allForgotten'));
+      await reload();
+    } catch (err) {
+      error.show(err);
+      setChildren(p.body, error.el);
+    }
+  });
+  for (const name of ['reloadSessions', 'reloadDevices']) {
+    const before = ctx[name];
+    ctx[name] = (...args) => {
+      const r = before(...args);
+      void reload();
+      return r;
+    };
+  }
+  void reload();
+  return p.el;
+}
+
 function eventLabel(type) {
   return has(`event.${type}`) ? t(`event.${type}`) : type;
 }
@@ -2058,7 +2156,23 @@ async function deactivateDevice(ctx, user) {
       afterAdminAct(ctx, answer, t('admin.deactivated', { email: user.email }));
       ctx.reloadUsers();
     },
-    secondary: h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
+    secondary: [
+      // Lost every device: one act deactivates them all (audited once, the user mailed once).
+      devices && devices.length > 1
+        ? actionButton(
+            t('admin.deactivateAll'),
+            async () => {
+              if (!confirm(t('admin.deactivateAllConfirm', { email: user.email, n: devices.length }))) return;
+              const answer = await adminCall(() => api('DELETE', `/api/v1/admin/users/${encodeURIComponent(user.id)}/mfa-devices`));
+              dlg.close(true);
+              afterAdminAct(ctx, answer, t('admin.deactivatedAll', { email: user.email }));
+              ctx.reloadUsers();
+            },
+            { cls: 'btn btn-danger' },
+          )
+        : null,
+      h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('common.cancel')),
+    ],
   });
   f.submit.classList.add('btn-danger');
   setChildren(dlg.body, f.el);
