@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import helmet from 'helmet';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { MamoriError } from '../errors.js';
 import type { Services } from '../services.js';
 import { errorHandler, sendProblem, toProblem } from './problem.js';
@@ -18,11 +18,10 @@ import { recoveryRoutes } from './routes/recovery.js';
 import { testClockRoutes } from './routes/test-clock.js';
 import { webRoutes } from '../web/routes.js';
 import { OidcProvider } from '../oidc/provider.js';
-import { oidcMiddleware, oidcRoutes } from './routes/oidc.js';
+import { oidcProviderRoutes, oidcRoutes } from './routes/oidc.js';
 import { oidcClientRoutes } from './routes/oidc-clients.js';
 import { auditRoutes } from './routes/audit.js';
 import { approvalRoutes } from './routes/approvals.js';
-import middie from '@fastify/middie';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -55,6 +54,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route reads a raw body (a Buffer, e.g. a PSKC file) and checks it itself. */
     rawBody?: boolean;
+    /** The route hands the raw request to another framework (the OpenID Connect library), untouched by Mamori's hooks and parsers. */
+    foreign?: boolean;
   }
 }
 
@@ -127,10 +128,6 @@ export async function buildApp(s: Services) {
   );
 
   const oidc = new OidcProvider(s);
-  // On the root instance and before every other hook: the library's routes have no Fastify route
-  // (a child context's hooks would not see them), and no body parser or header hook may touch them.
-  await app.register(middie, { hook: 'onRequest' });
-  app.use(oidcMiddleware(s, oidc));
 
   await app.register(swagger, {
     openapi: {
@@ -139,31 +136,40 @@ export async function buildApp(s: Services) {
     },
   });
   await app.register(cookie);
-  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
-
-  app.addHook('onRequest', async (req, reply) => {
-    if (STATE_CHANGING.has(req.method)) {
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== s.config.publicUrl) {
-        return sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
+  // One synchronous hook for every request (each hook is a step on the hot path): the security
+  // headers, then the cross-site check of state-changing requests. The OpenID Connect library's
+  // routes (`foreign`) keep their own headers and checks: its token endpoint is called cross-site
+  // by design, and its pages carry their own CSP.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.routeOptions.config.foreign) return done();
+    securityHeaders(req.raw, reply.raw, (err?: unknown) => {
+      if (err) return done(err as Error);
+      if (STATE_CHANGING.has(req.method)) {
+        const origin = req.headers.origin;
+        if ((origin !== undefined && origin !== s.config.publicUrl) || req.headers['sec-fetch-site'] === 'cross-site') {
+          void sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
+          return;
+        }
       }
-      if (req.headers['sec-fetch-site'] === 'cross-site') {
-        return sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
-      }
-    }
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+      if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+      done();
+    });
   });
   // The contract refuses unknown input: on a route that takes no body, a body is unknown fields.
-  app.addHook('preValidation', async (req, reply) => {
-    if (!STATE_CHANGING.has(req.method) || req.is404) return;
-    if (req.routeOptions.schema?.body !== undefined || req.routeOptions.config.rawBody) return;
+  // Attached only to the routes it concerns (state-changing, no body schema), not run for every GET.
+  const refuseBody = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!isNoBody(req)) return sendProblem(reply, new MamoriError('validation_failed', 'This endpoint takes no request body'));
+  };
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.some((m) => STATE_CHANGING.has(m))) return;
+    if (route.schema?.body !== undefined || route.config?.rawBody || route.config?.foreign) return;
+    const own = route.preValidation;
+    route.preValidation = own === undefined ? [refuseBody] : [refuseBody, ...(Array.isArray(own) ? own : [own])];
   });
-  app.addHook('onResponse', async (req, reply) => {
-    s.metrics.httpDuration.observe(
-      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  app.addHook('onResponse', (req, reply, done) => {
+    s.metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(healthRoutes(s));
@@ -176,6 +182,7 @@ export async function buildApp(s: Services) {
   await app.register(adminRoutes(s));
   await app.register(forwardAuthRoutes(s));
   await app.register(webRoutes(s));
+  await app.register(oidcProviderRoutes(s, oidc));
   await app.register(oidcRoutes(s, oidc));
   await app.register(oidcClientRoutes(s));
   await app.register(auditRoutes(s));

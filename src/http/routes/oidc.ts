@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
@@ -13,29 +12,34 @@ import { sendProblem } from '../problem.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-/** Paths the library answers itself; everything under /oidc/interaction/ is Mamori's. */
-function isProviderPath(url: string): boolean {
-  const path = url.split('?')[0] ?? '';
-  return path === '/.well-known/openid-configuration' || (path.startsWith('/oidc/') && !path.startsWith(INTERACTION_PATH));
-}
-
 /**
- * The OpenID Connect provider mounted on Fastify: the library's routes go to it untouched (no body
- * parser runs in front of them: @fastify/middie hands over the raw request in onRequest), and the
- * interaction pages are Mamori's: they look at the Mamori session and either go straight back to
- * the client or send the browser to the console to sign in, step up or consent.
+ * The library's own routes (discovery and everything under /oidc/ but the interaction pages,
+ * which are Mamori's and more specific), handed the raw request: no body parser runs in front of
+ * them (the library reads its own bodies) and Mamori's hooks leave them alone (`foreign`).
  */
-export function oidcMiddleware(s: Services, oidc: OidcProvider) {
-  return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
-      if (!isProviderPath(req.url ?? '')) return next();
-      oidc.handle(req, res).catch((err: unknown) => {
+export function oidcProviderRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    // Leaves the body unread in the request stream, for the library.
+    app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      try {
+        await oidc.handle(req.raw, reply.raw);
+      } catch (err) {
         s.log.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'oidc request failed');
+        const res = reply.raw;
         if (!res.headersSent) {
           res.statusCode = 503;
           res.setHeader('content-type', 'application/problem+json');
           res.end(JSON.stringify({ type: 'about:blank', title: 'Service unavailable', status: 503, code: 'service_unavailable' }));
         } else res.end();
-      });
+      }
+    };
+    const methods: Array<'GET' | 'HEAD' | 'POST' | 'OPTIONS' | 'PUT' | 'PATCH' | 'DELETE'> = ['GET', 'HEAD', 'POST', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'];
+    const options = { schema: { hide: true }, config: { foreign: true } };
+    app.route({ method: methods, url: '/oidc/*', ...options, handler: handOver });
+    app.route({ method: ['GET', 'HEAD', 'OPTIONS'], url: '/.well-known/openid-configuration', ...options, handler: handOver });
   };
 }
 
