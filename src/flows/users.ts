@@ -167,14 +167,14 @@ export async function unlockUser(s: Pick<Services, 'store' | 'regulator' | 'audi
 }
 
 /** An administrator's change to a user; disabling ends the user's sessions in the same transaction. */
-export async function updateUser(s: UserWriting & Pick<Services, 'sessions' | 'signIns'>, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
+export async function updateUser(s: UserWriting & Pick<Services, 'sessions' | 'signIns' | 'rememberedBrowsers'>, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
   const now = s.clock.now();
   return s.store.db.transaction().execute((trx) => updateUserWithin(s, trx, userId, changes, actor, caller, now));
 }
 
 /** The change itself, in the caller's transaction (updateUser's own, or an approval's under the two-person rule). */
 export async function updateUserWithin(
-  s: Pick<Services, 'users' | 'audit' | 'sessions' | 'signIns'>,
+  s: Pick<Services, 'users' | 'audit' | 'sessions' | 'signIns' | 'rememberedBrowsers'>,
   trx: Transaction<Database>,
   userId: string,
   changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean },
@@ -191,7 +191,12 @@ export async function updateUserWithin(
   });
   const ended = changes.disabled ? await s.sessions.within(trx).revokeAll(userId, now) : 0;
   const cancelled = changes.disabled ? await s.signIns.within(trx).cancelOpen(userId, now) : 0;
-  await s.audit.append({ type: 'user_updated', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { ...changes, sessionsEnded: ended, pendingSignInsEnded: cancelled } }, trx);
+  // A disabled account's remembered browsers end too: enabling it again must not revive them.
+  const forgotten = changes.disabled ? await revokeAllRememberedIn(s, trx, userId, now) : 0;
+  await s.audit.append(
+    { type: 'user_updated', userId, actor, ip: caller.ip, userAgent: caller.userAgent, detail: { ...changes, sessionsEnded: ended, pendingSignInsEnded: cancelled, ...(forgotten > 0 ? { rememberedBrowsersEnded: forgotten } : {}) } },
+    trx,
+  );
   return (await users.findById(userId))!;
 }
 

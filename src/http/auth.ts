@@ -43,7 +43,8 @@ export async function requireSession(s: Services, req: FastifyRequest, opts: { a
 export async function requireAdmin(s: Services, req: FastifyRequest): Promise<Authenticated> {
   const auth = await requireSession(s, req);
   if (auth.user.role !== 'admin') fail('forbidden');
-  if (auth.session.aal < 2) fail('step_up_required', 'Administration needs a second factor in this session');
+  // A second factor proved in this session: a remembered browser's aal 2 (mfa_verified_at null) is not enough.
+  if (auth.session.aal < 2 || auth.session.mfa_verified_at === null) fail('step_up_required', 'Administration needs a second factor in this session');
   return auth;
 }
 

@@ -39,7 +39,7 @@ export type LoginDecision =
 
 export interface LoginSituation {
   /** The Mamori session's level and sign-in time, or undefined when nobody is signed in. */
-  signedIn: { acr: Acr; signedInAt: number; groups: string[] } | undefined;
+  signedIn: { acr: Acr; signedInAt: number; mfaVerifiedAt: number | null; groups: string[] } | undefined;
   needed: Acr;
   /** What the user could reach with the devices they hold: 1, 2 or 3 (a passkey or security key). */
   reachable: 1 | 2 | 3;
@@ -64,6 +64,13 @@ export function decideLogin(x: LoginSituation): LoginDecision {
     ? signedIn.signedInAt >= x.startedAt
     : x.maxAge === undefined || x.now - signedIn.signedInAt <= x.maxAge * 1000 || signedIn.signedInAt >= x.startedAt;
   if (!freshEnough) return { kind: 'sign_in', fresh: true };
+  // A fresh sign-in asked at aal 2 needs a fresh second factor too: a remembered browser (aal 2
+  // without one, `mfaVerifiedAt` null) or an old step-up does not count. Signing in again asks it.
+  if ((x.promptLogin || x.maxAge !== undefined) && rankOf(x.needed) >= 2) {
+    const at = signedIn.mfaVerifiedAt;
+    const freshFactor = at !== null && (at >= x.startedAt || (!x.promptLogin && x.maxAge !== undefined && x.now - at <= x.maxAge * 1000));
+    if (!freshFactor) return { kind: 'sign_in', fresh: true };
+  }
   if (x.allowedGroups.length > 0 && !x.allowedGroups.some((g) => signedIn.groups.includes(g))) {
     return { kind: 'refuse', error: 'access_denied', description: 'This account may not use this application' };
   }

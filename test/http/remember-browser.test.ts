@@ -321,6 +321,17 @@ for (const { name, skip } of databases) {
       expect((await passwordStep(sameBrowser(server, browser), { ...p, secret: fresh.secret })).body.status).toBe('mfa_required');
     });
 
+    it('ends when an administrator disables the account: enabling it again does not revive it', async () => {
+      const admin = await enrolled(server, 'chief@example.com', 'admin');
+      const p = await enrolled(server, 'leaver@example.com');
+      const browser = await rememberedBrowser(p);
+      expect((await admin.c.patch(`/api/v1/admin/users/${p.id}`, { disabled: true })).status).toBe(200);
+      const updated = (await auditOf(server, p.id)).filter((e) => e.type === 'user_updated').at(-1)!;
+      expect(JSON.parse(updated.detail)).toMatchObject({ rememberedBrowsersEnded: 1 });
+      expect((await admin.c.patch(`/api/v1/admin/users/${p.id}`, { disabled: false })).status).toBe(200);
+      expect((await passwordStep(sameBrowser(server, browser), p)).body.status).toBe('mfa_required');
+    });
+
     it('ends when a lost-device recovery deactivates the old devices', async () => {
       const p = await enrolled(server, 'lost@example.com');
       const browser = await rememberedBrowser(p);

@@ -96,7 +96,7 @@ export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncT
           const groups = auth ? [auth.user.role, ...(await s.groups.of(auth.user.id))] : [];
           const maxAge = typeof d.params.max_age === 'number' ? d.params.max_age : typeof d.params.max_age === 'string' && /^\d+$/.test(d.params.max_age) ? Number(d.params.max_age) : undefined;
           const decision = decideLogin({
-            signedIn: auth && { acr: sessionLevel(auth.session).acr, signedInAt: auth.session.signed_in_at, groups },
+            signedIn: auth && { acr: sessionLevel(auth.session).acr, signedInAt: auth.session.signed_in_at, mfaVerifiedAt: auth.session.mfa_verified_at, groups },
             needed,
             reachable: auth ? await s.methods.factors.reachable(auth.user.id) : 1,
             allowedGroups: policy.allowedGroups,
