@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/audit-chain.ts [SECONDS] [WORKERS]`: audit appends per second on one
+ * `node --import tsx bench/audit-chain.ts [SECONDS] [ROUNDS] [WORKERS]`: audit appends per second on one
  * PostgreSQL database (MAMORI_TEST_DATABASE_URL), from 1 and from 3 instances, with the global
  * chain lock that migration 012 replaced ("old") and with per-instance chains ("new"), in one run.
  *
@@ -7,8 +7,9 @@
  * a `mamori serve` process has. Each of its WORKERS (default 20: more than the pool, so the pool
  * is always busy) loops over one transaction shaped like PATCH /api/v1/me: update a row of its
  * own (as the flow updates the user's row), then append one event as the last statement. Every
- * configuration gets a fresh database; the order is old 1, new 1, old 3, new 3, then the reverse,
- * so a drift in the machine's load hits both designs alike.
+ * run gets a fresh database; each of ROUNDS (default 3) runs the four configurations in another
+ * order, and the summary gives medians and the ratios within a round, so a drift in the machine's
+ * load hits both designs alike.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -179,28 +180,43 @@ async function main(): Promise<void> {
     process.stderr.write('set MAMORI_TEST_DATABASE_URL to a PostgreSQL server (a database per run is created and dropped)\n');
     process.exit(2);
   }
-  const seconds = Number(process.argv[2] ?? 5);
-  const workers = Number(process.argv[3] ?? 20);
-  const order: Array<[Design, number]> = [
+  const seconds = Number(process.argv[2] ?? 3);
+  const rounds = Number(process.argv[3] ?? 3);
+  const workers = Number(process.argv[4] ?? 20);
+  const configs: Array<[Design, number]> = [
     ['old', 1],
     ['new', 1],
     ['old', 3],
     ['new', 3],
   ];
-  const results: Array<Awaited<ReturnType<typeof run>>> = [];
-  process.stdout.write(`audit appends on one PostgreSQL database: ${seconds} s per run, ${workers} concurrent transactions per instance, pool of 10 each\n`);
-  for (const [design, n] of [...order, ...[...order].reverse()]) {
-    const r = await run(design, n, seconds, workers);
-    results.push(r);
-    process.stdout.write(
-      `  ${design} x${n}: ${r.rate.toFixed(0)} appends/s (${r.appends}), transaction p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, CPU per instance ${r.cpu}${r.verified}\n`,
-    );
+  const results: Array<Awaited<ReturnType<typeof run>> & { round: number }> = [];
+  process.stdout.write(`audit appends on one PostgreSQL database: ${rounds} rounds of ${seconds} s per configuration, ${workers} concurrent transactions per instance, pool of 10 each\n`);
+  for (let round = 0; round < rounds; round++) {
+    // Each round in another order, so a drift in the machine's load does not favour one design.
+    const order = configs.map((_, i) => configs[(i + round) % configs.length]!);
+    if (round % 2 === 1) order.reverse();
+    for (const [design, n] of order) {
+      const r = await run(design, n, seconds, workers);
+      results.push({ ...r, round });
+      process.stdout.write(
+        `  round ${round + 1} ${design} x${n}: ${r.rate.toFixed(0)} appends/s (${r.appends}), transaction p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, CPU per instance ${r.cpu}${r.verified}\n`,
+      );
+    }
   }
-  process.stdout.write('\nsummary (appends/s, both runs):\n');
-  for (const [design, n] of order) {
-    const rates = results.filter((r) => r.design === design && r.instances === n).map((r) => r.rate.toFixed(0));
-    process.stdout.write(`  ${design} design, ${n} instance${n > 1 ? 's' : ''}: ${rates.join(', ')}\n`);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const rate = (design: Design, n: number, round: number) => results.find((r) => r.design === design && r.instances === n && r.round === round)!.rate;
+  process.stdout.write('\nappends/s, median of the rounds (each round\'s value):\n');
+  for (const [design, n] of configs) {
+    const rates = results.filter((r) => r.design === design && r.instances === n).map((r) => r.rate);
+    process.stdout.write(`  ${design} design, ${n} instance${n > 1 ? 's' : ''}: ${median(rates).toFixed(0)} (${rates.map((x) => x.toFixed(0)).join(', ')})\n`);
   }
+  // Ratios within a round, where both designs met about the same load.
+  const ratios = (f: (round: number) => number) => Array.from({ length: rounds }, (_, i) => f(i));
+  const show = (xs: number[]) => `${median(xs).toFixed(2)} (${xs.map((x) => x.toFixed(2)).join(', ')})`;
+  process.stdout.write(`  new / old, 3 instances: ${show(ratios((i) => rate('new', 3, i) / rate('old', 3, i)))}\n`);
+  process.stdout.write(`  new / old, 1 instance:  ${show(ratios((i) => rate('new', 1, i) / rate('old', 1, i)))}\n`);
+  process.stdout.write(`  3 / 1 instances, old:   ${show(ratios((i) => rate('old', 3, i) / rate('old', 1, i)))}\n`);
+  process.stdout.write(`  3 / 1 instances, new:   ${show(ratios((i) => rate('new', 3, i) / rate('new', 1, i)))}\n`);
 }
 
 if (!isMainThread) {
