@@ -78,7 +78,6 @@ function bundleCli() {
       `--outfile=${path.join(dist, 'mamori.mjs')}`,
       '--external:better-sqlite3',
       '--external:@node-rs/argon2',
-      '--external:@node-rs/bcrypt',
       '--external:oidc-provider',
       '--external:pg-native',
       '--log-level=warning',

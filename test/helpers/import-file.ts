@@ -1,6 +1,6 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { hash as argon2Hash } from '@node-rs/argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { hash as bcryptHash } from 'bcryptjs';
 import { base32Encode } from '../../src/methods/totp/otpauth.js';
 
 /** The three formats a large import file mixes, each with the password its hash was made from. */

@@ -2,7 +2,7 @@ import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hash as argon2Hash } from '@node-rs/argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { hash as bcryptHash } from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base32Encode } from '../../src/methods/totp/otpauth.js';
 import { hotp, timeStep } from '../../src/methods/totp/otp.js';

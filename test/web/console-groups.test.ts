@@ -4,7 +4,7 @@
  * The administrator is an imported one: old bcrypt password, imported TOTP seed.
  */
 import { randomBytes } from 'node:crypto';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { hash as bcryptHash } from 'bcryptjs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importUsers } from '../../src/flows/user-import.js';

@@ -1,6 +1,8 @@
 import { pbkdf2, scrypt, timingSafeEqual } from 'node:crypto';
 import { verify as argon2Verify } from '@node-rs/argon2';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+// bcryptjs: pure JavaScript, its async form works in slices between other events. (@node-rs/bcrypt's
+// prebuilt binaries for other platforms are missing from this registry, which breaks `npm ci`.)
+import { compare as bcryptVerify } from 'bcryptjs';
 import { normalizePassword } from './policy.js';
 
 /**
