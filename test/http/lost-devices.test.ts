@@ -12,6 +12,7 @@ import { databases } from '../helpers/db.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 import { startMailCatcher, type CapturedMail, type MailCatcher } from '../helpers/smtp.js';
+import { LOST_DEVICE_LINKS_PER_DAY, LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR } from '../../src/regulation/rules.js';
 
 const HOUR = 3600;
 const LINK = /#\/recover\?token=([A-Za-z0-9_-]+)/;
@@ -273,6 +274,38 @@ for (const { name, skip } of databases) {
       expect(smtp.to(email).filter(isStarted)).toHaveLength(1);
       const rows = await server.services.store.db.selectFrom('recovery_requests').selectAll().where('user_id', '=', (await server.services.users.findByEmail(email))!.id).execute();
       expect(rows.filter((r) => r.confirmed_at !== null)).toHaveLength(1);
+    });
+
+    it('100 concurrent link requests (from many addresses, and from one; on PostgreSQL over two instances) mail exactly the daily number of links', async () => {
+      const email = 'burst-lost@example.com';
+      await enrolled(email);
+      const second = name === 'postgres' ? await startServer({ shareWith: server, env }) : undefined;
+      try {
+        const targets = second ? [server, second] : [server];
+        // Many addresses (loopback is a trusted proxy by default): only the account's daily budget binds.
+        const spread = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => targets[i % targets.length]!.client().post('/api/v1/sign-in/lost-devices', { email }, { 'x-forwarded-for': `198.51.100.${i + 1}` })),
+        );
+        const accepted = spread.filter((r) => r.status === 202).length;
+        const refused = spread.filter((r) => r.status === 429).length;
+        expect(accepted + refused, 'every answer 202 or 429').toBe(100);
+        expect(spread.every((r) => r.status !== 429 || r.headers.get('retry-after') !== null)).toBe(true);
+        await smtp.waitFor(email, isLink, { count: LOST_DEVICE_LINKS_PER_DAY });
+        await new Promise((r) => setTimeout(r, 500));
+        expect(smtp.to(email).filter(isLink)).toHaveLength(LOST_DEVICE_LINKS_PER_DAY);
+        const rows = await server.services.store.db.selectFrom('recovery_requests').select('id').where('user_id', '=', (await server.services.users.findByEmail(email))!.id).execute();
+        expect(rows).toHaveLength(LOST_DEVICE_LINKS_PER_DAY);
+
+        // One address, other emails: the per-address hourly budget binds.
+        const one = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => targets[i % targets.length]!.client().post('/api/v1/sign-in/lost-devices', { email: `nobody-${i}@example.com` }, { 'x-forwarded-for': '203.0.113.9' })),
+        );
+        expect(one.filter((r) => r.status === 202)).toHaveLength(LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR);
+        expect(one.filter((r) => r.status === 429)).toHaveLength(100 - LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR);
+        console.log(`[lost-devices ${name}] 100 concurrent requests for one account: ${accepted} × 202, ${refused} × 429, ${LOST_DEVICE_LINKS_PER_DAY} links mailed; from one address: ${LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR} × 202`);
+      } finally {
+        await second?.close();
+      }
     });
   });
 }
