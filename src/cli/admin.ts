@@ -1,4 +1,4 @@
-import { exportAudit } from '../flows/audit-export.js';
+import { EVENT_TYPES, exportAudit, parseInstant } from '../flows/audit-export.js';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.js';
@@ -196,11 +196,11 @@ export function registerAdminCommands(program: Command): void {
     .action(async (opts: { email?: string; type?: string; from?: string; to?: string }) => {
       const time = (v: string | undefined, option: string) => {
         if (v === undefined) return undefined;
-        const ms = Date.parse(v);
-        if (!/^\d{4}-\d{2}-\d{2}/.test(v) || !Number.isFinite(ms)) throw new UsageError(`${option} must be an ISO 8601 time such as 2026-12-01T00:00:00Z`);
+        const ms = parseInstant(v);
+        if (ms === undefined) throw new UsageError(`${option} must be an ISO 8601 time such as 2026-12-01T00:00:00Z`);
         return ms;
       };
-      if (opts.type !== undefined && !/^[a-z0-9_]+(,[a-z0-9_]+)*$/.test(opts.type)) throw new UsageError('--type must be event types separated by commas');
+      if (opts.type !== undefined && !EVENT_TYPES.test(opts.type)) throw new UsageError('--type must be event types separated by commas');
       const from = time(opts.from, '--from');
       const to = time(opts.to, '--to');
       await withServices(async (s) => {

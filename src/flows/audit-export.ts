@@ -8,6 +8,15 @@ export interface AuditFilters {
   to?: number;
 }
 
+/** An ISO 8601 time (date first, e.g. 2026-12-01T00:00:00Z) as milliseconds, or undefined when it is not one. */
+export function parseInstant(value: string): number | undefined {
+  const ms = Date.parse(value);
+  return /^\d{4}-\d{2}-\d{2}/.test(value) && Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Event types as the filters take them: one, or several separated by commas. */
+export const EVENT_TYPES = /^[a-z0-9_]+(,[a-z0-9_]+)*$/;
+
 /** An audit event as the admin API and the export show it. */
 export function auditView(e: AuditEvent) {
   return {

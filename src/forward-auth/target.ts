@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 
 /**
  * The request a reverse proxy asks about, read from its headers: `X-Original-Method` and
@@ -25,29 +25,6 @@ export type TargetResult = { ok: true; target: Target } | { ok: false; reason: s
 
 /** Header values by name, each value separate (Node's `req.headersDistinct`). */
 export type DistinctHeaders = Record<string, string[] | undefined>;
-
-/** A BlockList of MAMORI_TRUSTED_PROXIES (already checked by the configuration). */
-export function trustedProxyList(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of cidrs) {
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    list.addSubnet(address, bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family);
-  }
-  return list;
-}
-
-/** Whether the peer of the connection (never a header) is one of the trusted proxies. */
-export function isTrustedPeer(list: BlockList, remoteAddress: string | undefined): boolean {
-  if (remoteAddress === undefined) return false;
-  const family = isIP(remoteAddress);
-  if (family === 4) return list.check(remoteAddress, 'ipv4');
-  if (family !== 6) return false;
-  if (list.check(remoteAddress, 'ipv6')) return true;
-  // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; the list names them as IPv4.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
-  return mapped !== null && list.check(mapped[1]!, 'ipv4');
-}
 
 const TCHAR_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;

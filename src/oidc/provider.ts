@@ -12,7 +12,7 @@ const loadLibrary = () => (library ??= import('oidc-provider'));
 import { ACR_VALUES, rankOf, sessionLevel, type Acr } from '../flows/levels.js';
 import type { Services } from '../services.js';
 import type { Session, User } from '../store/schema.js';
-import { trustedProxyCheck } from '../http/trusted-proxies.js';
+import { trustedProxyCheck } from '../trusted-proxies.js';
 import { adapterFactory } from './adapter.js';
 import { escapeHtml, page } from './pages.js';
 import { clientPolicy, requiredAcr } from './policy.js';

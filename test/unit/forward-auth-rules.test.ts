@@ -3,7 +3,8 @@ import { ConfigError } from '../../src/config.js';
 import { sessionLevel } from '../../src/flows/levels.js';
 import { decide, type Caller } from '../../src/forward-auth/decide.js';
 import { parseRules, type Rules } from '../../src/forward-auth/rules.js';
-import { isTrustedPeer, normalisePath, readTarget, trustedProxyList } from '../../src/forward-auth/target.js';
+import { normalisePath, readTarget } from '../../src/forward-auth/target.js';
+import { trustedProxyCheck } from '../../src/trusted-proxies.js';
 
 /**
  * The forward-auth rules, the target a proxy describes, and the decision between them, as
@@ -261,15 +262,15 @@ describe('the target a proxy describes', () => {
   it('believes nothing from an address outside MAMORI_TRUSTED_PROXIES', () => {
     const r = readTarget(fwd('/'), false);
     expect(r).toMatchObject({ ok: false, reason: expect.stringMatching(/MAMORI_TRUSTED_PROXIES/) });
-    const list = trustedProxyList(['127.0.0.1/32', '10.0.0.0/8', 'fd00::/8']);
-    expect(isTrustedPeer(list, '127.0.0.1')).toBe(true);
-    expect(isTrustedPeer(list, '::ffff:127.0.0.1')).toBe(true);
-    expect(isTrustedPeer(list, '10.1.2.3')).toBe(true);
-    expect(isTrustedPeer(list, 'fd12::1')).toBe(true);
-    expect(isTrustedPeer(list, '127.0.0.2')).toBe(false);
-    expect(isTrustedPeer(list, '::1')).toBe(false);
-    expect(isTrustedPeer(list, '192.168.1.1')).toBe(false);
-    expect(isTrustedPeer(list, undefined)).toBe(false);
-    expect(isTrustedPeer(list, 'not an address')).toBe(false);
+    const isTrustedPeer = trustedProxyCheck(['127.0.0.1/32', '10.0.0.0/8', 'fd00::/8']);
+    expect(isTrustedPeer('127.0.0.1')).toBe(true);
+    expect(isTrustedPeer('::ffff:127.0.0.1')).toBe(true);
+    expect(isTrustedPeer('10.1.2.3')).toBe(true);
+    expect(isTrustedPeer('fd12::1')).toBe(true);
+    expect(isTrustedPeer('127.0.0.2')).toBe(false);
+    expect(isTrustedPeer('::1')).toBe(false);
+    expect(isTrustedPeer('192.168.1.1')).toBe(false);
+    expect(isTrustedPeer(undefined)).toBe(false);
+    expect(isTrustedPeer('not an address')).toBe(false);
   });
 });

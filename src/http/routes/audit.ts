@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MamoriError } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { auditView, exportAudit } from '../../flows/audit-export.js';
+import { EVENT_TYPES, auditView, exportAudit, parseInstant } from '../../flows/audit-export.js';
 import { requireAdmin } from '../auth.js';
 
 const Cursor = Type.String({ pattern: '^[0-9]{1,15}$' });
@@ -11,15 +11,15 @@ const Instant = Type.String({ minLength: 10, maxLength: 40, description: 'ISO 86
 const Filters = {
   userId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   /** One event type, or several separated by commas. */
-  type: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: '^[a-z0-9_]+(,[a-z0-9_]+)*$' })),
+  type: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: EVENT_TYPES.source })),
   from: Type.Optional(Instant),
   to: Type.Optional(Instant),
 };
 
 function instant(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new MamoriError('validation_failed', `${name} must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z`);
+  const ms = parseInstant(value);
+  if (ms === undefined) throw new MamoriError('validation_failed', `${name} must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z`);
   return ms;
 }
 

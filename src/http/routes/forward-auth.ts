@@ -5,7 +5,8 @@ import { sessionLevel, type Acr } from '../../flows/levels.js';
 import { decide, type Caller } from '../../forward-auth/decide.js';
 import { checkReturnTo, MAX_RETURN_LENGTH } from '../../forward-auth/return-to.js';
 import { parseRules } from '../../forward-auth/rules.js';
-import { isTrustedPeer, readTarget, trustedProxyList, type Target } from '../../forward-auth/target.js';
+import { readTarget, type Target } from '../../forward-auth/target.js';
+import { trustedProxyCheck } from '../../trusted-proxies.js';
 import type { Services } from '../../services.js';
 import { SESSION_COOKIE, readCookie } from '../cookies.js';
 import { sendProblem } from '../problem.js';
@@ -31,7 +32,7 @@ function headerText(value: string): string {
 export function forwardAuthRoutes(s: Services): FastifyPluginAsyncTypebox {
   // Read here, when the app is built: a rule that cannot be read stops the start (ConfigError).
   const rules = parseRules(s.config.file.forwardAuth, s.config.file.source);
-  const trusted = trustedProxyList(s.config.trustedProxies);
+  const trusted = trustedProxyCheck(s.config.trustedProxies);
   const scope = () => ({ publicUrl: s.config.publicUrl, cookieDomain: s.config.cookieDomain });
 
   /** The signed-in user, or undefined: no session, a disabled user, or a session restricted to an errand. */
@@ -89,7 +90,7 @@ export function forwardAuthRoutes(s: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const read = readTarget(req.raw.headersDistinct, isTrustedPeer(trusted, req.socket.remoteAddress));
+        const read = readTarget(req.raw.headersDistinct, trusted(req.socket.remoteAddress));
         if (!read.ok) {
           req.log.debug({ reason: read.reason }, 'forward-auth: no usable target');
           return sendProblem(reply, new MamoriError('forbidden', `No usable target: ${read.reason}`));
