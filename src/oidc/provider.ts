@@ -11,6 +11,7 @@ let library: Promise<Library> | undefined;
 const loadLibrary = () => (library ??= import('oidc-provider'));
 import { ACR_VALUES, rankOf, sessionLevel, type Acr } from '../flows/levels.js';
 import type { Services } from '../services.js';
+import { usableSession } from '../flows/sessions.js';
 import type { Session, User } from '../store/schema.js';
 import { trustedProxyCheck } from '../trusted-proxies.js';
 import { adapterFactory } from './adapter.js';
@@ -47,9 +48,7 @@ const TTL = {
 async function mamoriSession(s: OidcPorts, ctx: KoaContextWithOIDC): Promise<{ session: Session; user: User } | undefined> {
   const state = ctx.state as { mamori?: { session: Session; user: User } | null };
   if (state.mamori !== undefined) return state.mamori ?? undefined;
-  const token = ctx.cookies.get(SESSION_COOKIE, { signed: false });
-  const found = token && token.length <= 256 ? await s.sessions.findLiveWithUser(token, s.clock.now()) : undefined;
-  const usable = found && !found.user.disabled && !found.session.mfa_setup_only && !found.session.password_change_only ? found : undefined;
+  const usable = await usableSession(s, ctx.cookies.get(SESSION_COOKIE, { signed: false }));
   state.mamori = usable ?? null;
   return usable;
 }

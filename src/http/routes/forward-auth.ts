@@ -6,6 +6,7 @@ import { decide, type Caller } from '../../forward-auth/decide.js';
 import { checkReturnTo, MAX_RETURN_LENGTH } from '../../forward-auth/return-to.js';
 import { parseRules } from '../../forward-auth/rules.js';
 import { readTarget, type Target } from '../../forward-auth/target.js';
+import { usableSession } from '../../flows/sessions.js';
 import { trustedProxyCheck } from '../../trusted-proxies.js';
 import type { Services } from '../../services.js';
 import { SESSION_COOKIE, readCookie } from '../cookies.js';
@@ -37,10 +38,8 @@ export function forwardAuthRoutes(s: Services): FastifyPluginAsyncTypebox {
 
   /** The signed-in user, or undefined: no session, a disabled user, or a session restricted to an errand. */
   async function callerOf(req: FastifyRequest): Promise<Caller | undefined> {
-    const token = readCookie(req, SESSION_COOKIE);
-    if (!token) return undefined;
-    const found = await s.sessions.findLiveWithUser(token, s.clock.now());
-    if (!found || found.user.disabled || found.session.mfa_setup_only || found.session.password_change_only) return undefined;
+    const found = await usableSession(s, readCookie(req, SESSION_COOKIE));
+    if (!found) return undefined;
     const { session, user } = found;
     const groups = [...new Set([user.role, ...(await s.groups.of(user.id))])];
     return { userId: user.id, email: user.email, name: user.name, groups, level: sessionLevel(session) };

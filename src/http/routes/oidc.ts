@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { MamoriError } from '../../errors.js';
 import { sessionLevel } from '../../flows/levels.js';
+import { usableSession } from '../../flows/sessions.js';
 import { INTERACTION_PATH, loginResult, type OidcProvider } from '../../oidc/provider.js';
 import { clientPolicy, decideLogin, requiredAcr } from '../../oidc/policy.js';
 import { page } from '../../oidc/pages.js';
@@ -46,12 +47,7 @@ export function oidcProviderRoutes(s: Services, oidc: OidcProvider): FastifyPlug
 export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncTypebox {
   return async (app) => {
 
-    const signedIn = async (req: FastifyRequest) => {
-      const token = readCookie(req, SESSION_COOKIE);
-      const found = token ? await s.sessions.findLiveWithUser(token, s.clock.now()) : undefined;
-      if (!found || found.user.disabled || found.session.mfa_setup_only || found.session.password_change_only) return undefined;
-      return found;
-    };
+    const signedIn = (req: FastifyRequest) => usableSession(s, readCookie(req, SESSION_COOKIE));
 
     const expired = (req: FastifyRequest, reply: FastifyReply) =>
       reply
