@@ -122,7 +122,7 @@ async function configuration(s: OidcPorts, lib: Library): Promise<Configuration>
       if (!user || user.disabled) return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name, groups: [user.role, ...(await s.groups.of(user.id)).filter((g) => g !== user.role)] }),
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name, groups: await s.groups.withRole(user) }),
       };
     },
     claims: CLAIMS,

@@ -22,6 +22,11 @@ export class GroupRepository {
     return rows.map((r) => r.name);
   }
 
+  /** The groups a user acts with: the role first (a group too), then their own. */
+  async withRole(user: { id: string; role: string }): Promise<string[]> {
+    return [...new Set([user.role, ...(await this.of(user.id))])];
+  }
+
   /** Every user's groups at once, for lists and exports. */
   async ofAll(): Promise<Map<string, string[]>> {
     const rows = await this.db.selectFrom('user_groups').select(['user_id', 'name']).orderBy('user_id').orderBy('name').execute();

@@ -41,7 +41,7 @@ export function forwardAuthRoutes(s: Services): FastifyPluginAsyncTypebox {
     const found = await usableSession(s, readCookie(req, SESSION_COOKIE));
     if (!found) return undefined;
     const { session, user } = found;
-    const groups = [...new Set([user.role, ...(await s.groups.of(user.id))])];
+    const groups = await s.groups.withRole(user);
     return { userId: user.id, email: user.email, name: user.name, groups, level: sessionLevel(session) };
   }
 

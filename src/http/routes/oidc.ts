@@ -89,7 +89,7 @@ export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncT
         if (d.prompt.name === 'login') {
           const auth = await signedIn(req);
           const needed = requiredAcr(d.params.acr_values, policy.minAcr);
-          const groups = auth ? [auth.user.role, ...(await s.groups.of(auth.user.id))] : [];
+          const groups = auth ? await s.groups.withRole(auth.user) : [];
           const maxAge = typeof d.params.max_age === 'number' ? d.params.max_age : typeof d.params.max_age === 'string' && /^\d+$/.test(d.params.max_age) ? Number(d.params.max_age) : undefined;
           const decision = decideLogin({
             signedIn: auth && { acr: sessionLevel(auth.session).acr, signedInAt: auth.session.signed_in_at, mfaVerifiedAt: auth.session.mfa_verified_at, groups },
