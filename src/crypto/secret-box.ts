@@ -11,6 +11,15 @@ export interface Sealed {
   value: string;
 }
 
+/** A sealed value kept as JSON text (in `settings`); `what` names it in the error. */
+export function parseSealed(json: string, what: string): Sealed {
+  const v: unknown = JSON.parse(json);
+  if (typeof v !== 'object' || v === null || !('keyId' in v) || !('value' in v) || typeof v.keyId !== 'string' || typeof v.value !== 'string') {
+    throw new Error(`${what} is not a sealed value`);
+  }
+  return { keyId: v.keyId, value: v.value };
+}
+
 export class SecretBox {
   readonly #keys = new Map<string, Buffer>();
   readonly currentKeyId: string;

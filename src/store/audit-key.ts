@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { GENESIS_HASH, type ChainKey } from '../audit/chain.js';
-import type { SecretBox } from '../crypto/secret-box.js';
+import { parseSealed, type SecretBox } from '../crypto/secret-box.js';
 import type { Database } from './schema.js';
 
 /**
@@ -18,18 +18,11 @@ interface KeyRecord {
   anchor: { id: number; hash: string };
 }
 
-function parseSealed(value: string): { keyId: string; value: string } {
-  const v: unknown = JSON.parse(value);
-  if (typeof v !== 'object' || v === null || !('keyId' in v) || !('value' in v) || typeof v.keyId !== 'string' || typeof v.value !== 'string') {
-    throw new Error(`settings.${SETTING} is not a sealed value`);
-  }
-  return { keyId: v.keyId, value: v.value };
-}
 
 function openRecord(box: SecretBox, stored: string): ChainKey {
   let plain: Buffer;
   try {
-    plain = box.open(parseSealed(stored), AAD);
+    plain = box.open(parseSealed(stored, `settings.${SETTING}`), AAD);
   } catch (err) {
     throw new Error(`the audit key cannot be opened: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -83,7 +76,7 @@ export async function loadAuditKey(db: Kysely<Database>, box: SecretBox): Promis
 export async function resealAuditKey(db: Kysely<Database>, box: SecretBox): Promise<boolean> {
   const stored = await readStored(db);
   if (stored === undefined) return false;
-  const old = parseSealed(stored);
+  const old = parseSealed(stored, `settings.${SETTING}`);
   if (old.keyId === box.currentKeyId) return false;
   const plain = box.open(old, AAD);
   const sealed = box.seal(plain, AAD);

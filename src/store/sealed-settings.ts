@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SecretBox, Sealed } from '../crypto/secret-box.js';
+import { parseSealed, type SecretBox } from '../crypto/secret-box.js';
 import type { Store } from './db.js';
 
 /** Random secrets every instance must share (the OpenID Connect cookie keys, its DPoP nonce secret). */
@@ -8,13 +8,6 @@ const NAMES: readonly SharedSecretName[] = ['oidc_cookie_key', 'oidc_dpop_nonce_
 
 const aad = (name: string) => `setting:${name}`;
 
-function parseSealed(value: string): Sealed {
-  const v: unknown = JSON.parse(value);
-  if (typeof v !== 'object' || v === null || !('keyId' in v) || !('value' in v) || typeof v.keyId !== 'string' || typeof v.value !== 'string') {
-    throw new Error('a sealed setting is malformed');
-  }
-  return { keyId: v.keyId, value: v.value };
-}
 
 /**
  * 32 random bytes kept in `settings`, sealed under the master key: random rather than derived
@@ -37,7 +30,7 @@ export class SharedSecrets {
       fresh.fill(0);
       row = await db.selectFrom('settings').select('value').where('key', '=', name).executeTakeFirstOrThrow();
     }
-    return box.open(parseSealed(row.value), aad(name));
+    return box.open(parseSealed(row.value, `settings.${name}`), aad(name));
   }
 
   /** Re-seals every shared secret under the box's newest key (conditional on the old value); how many it re-sealed. */
@@ -47,7 +40,7 @@ export class SharedSecrets {
     for (const name of NAMES) {
       const row = await db.selectFrom('settings').select('value').where('key', '=', name).executeTakeFirst();
       if (!row) continue;
-      const old = parseSealed(row.value);
+      const old = parseSealed(row.value, `settings.${name}`);
       if (old.keyId === box.currentKeyId) continue;
       const plain = box.open(old, aad(name));
       const sealed = box.seal(plain, aad(name));
