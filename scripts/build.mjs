@@ -14,7 +14,8 @@ export const STAMP = path.join(dist, '.built-from');
 
 /** The newest modification time under src/: what dist/ must be at least as new as. */
 export function newestSource(dir = path.join(root, 'src')) {
-  let newest = 0;
+  // The console's build settings count as source too.
+  let newest = dir === path.join(root, 'src') ? statSync(path.join(root, 'vite.config.ts')).mtimeMs : 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
@@ -51,11 +52,17 @@ export function build({ ifStale = false } = {}) {
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     // Compiled over the old files, never after deleting them: a running server may still load a module from dist/.
     execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
-    cpSync(path.join(root, 'src/web/static'), path.join(dist, 'web/static'), { recursive: true });
+    buildConsole();
     bundleCli();
     writeFileSync(STAMP, String(from));
     return true;
   });
+}
+
+/** The console (src/web/console, Preact + TypeScript) into dist/web/static with Vite. */
+function buildConsole() {
+  const vite = createRequire(import.meta.url).resolve('vite/package.json').replace(/package\.json$/, 'bin/vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--config', path.join(root, 'vite.config.ts')], { stdio: 'inherit', cwd: root });
 }
 
 /**
@@ -86,7 +93,8 @@ function bundleCli() {
     ],
     { stdio: 'inherit', cwd: root },
   );
-  cpSync(path.join(root, 'src/web/static'), path.join(dist, 'static'), { recursive: true });
+  rmSync(path.join(dist, 'static'), { recursive: true, force: true });
+  cpSync(path.join(dist, 'web/static'), path.join(dist, 'static'), { recursive: true });
 }
 
 export function isFresh(from = newestSource()) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -7,8 +8,13 @@ import { MamoriError } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import type { Services } from '../services.js';
 
-/** Where the console's files live: beside this module (npm run build copies them next to the compiled one). */
-const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+/**
+ * Where the built console lives (`npm run build` runs Vite into dist/web/static): beside the
+ * compiled module, or, when this module runs from src/ (the tests, tsx), in dist/.
+ */
+const STATIC_DIR = [new URL('./static/', import.meta.url), new URL('../../dist/web/static/', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(`${dir}index.html`)) ?? fileURLToPath(new URL('./static/', import.meta.url));
 
 /**
  * The only files served under /console/. Nothing from the request is ever joined onto a path:
@@ -17,8 +23,7 @@ const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 const FILES: ReadonlyMap<string, string> = new Map([
   ['index.html', 'text/html; charset=utf-8'],
   ['app.js', 'text/javascript; charset=utf-8'],
-  ['i18n.js', 'text/javascript; charset=utf-8'],
-  ['console.css', 'text/css; charset=utf-8'],
+  ['app.css', 'text/css; charset=utf-8'],
 ]);
 
 /**

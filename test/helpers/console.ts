@@ -1,12 +1,27 @@
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { STRONG_PASSWORD } from './server.js';
 
 export type Lang = 'en' | 'ja';
 
+/** Every messages.json of the console (each holds `{en, ja}`), with its path. */
+export function catalogFiles(): { file: string; catalog: Record<Lang, Record<string, string>> }[] {
+  const root = path.resolve(import.meta.dirname, '../../src/web/console');
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name === 'messages.json' || (dir.endsWith('i18n') && e.name.endsWith('.json'))) found.push(path.join(dir, e.name));
+    }
+  };
+  walk(root);
+  return found.sort().map((file) => ({ file, catalog: JSON.parse(readFileSync(file, 'utf8')) as Record<Lang, Record<string, string>> }));
+}
+
 /** The console's own catalogs, so the tests find buttons and headings by the words a person reads. */
-export const { dict } = (await import(pathToFileURL(path.resolve(import.meta.dirname, '../../src/web/static/i18n.js')).href)) as { dict: Record<Lang, Record<string, string>> };
+export const dict: Record<Lang, Record<string, string>> = { en: {}, ja: {} };
+for (const { catalog } of catalogFiles()) for (const l of ['en', 'ja'] as const) Object.assign(dict[l], catalog[l]);
 
 /** A browser profile on the console, with what went wrong in its page collected in `problems`. */
 export interface Tab {

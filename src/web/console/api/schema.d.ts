@@ -101,8 +101,8 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The password is set; the user signs in with it */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -365,7 +365,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            challenge: string;
+                            timeout?: number;
+                            rpId?: string;
+                            allowCredentials?: ({
+                                id: string;
+                                type: string;
+                                transports?: string[];
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            userVerification?: string;
+                            hints?: string[];
+                            extensions?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
             };
         };
@@ -402,7 +422,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            challenge: string;
+                            timeout?: number;
+                            rpId?: string;
+                            allowCredentials?: ({
+                                id: string;
+                                type: string;
+                                transports?: string[];
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            userVerification?: string;
+                            hints?: string[];
+                            extensions?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
             };
         };
@@ -508,8 +548,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description Signed out; the session cookie is cleared */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -688,8 +728,8 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The recovery is cancelled */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -747,8 +787,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The recovery is cancelled */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -878,8 +918,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The session is ended */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -945,8 +985,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description Every remembered browser is forgotten */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -980,8 +1020,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The browser is forgotten */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1018,8 +1058,8 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The password is changed */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1105,7 +1145,22 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            devices: ({
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            limit: number;
+                        };
+                    };
                 };
             };
         };
@@ -1144,7 +1199,54 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            rp: {
+                                id?: string;
+                                name: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            user: {
+                                id: string;
+                                name: string;
+                                displayName: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            challenge: string;
+                            pubKeyCredParams: ({
+                                type: string;
+                                alg: number;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            timeout?: number;
+                            excludeCredentials?: ({
+                                id: string;
+                                type: string;
+                                transports?: string[];
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            authenticatorSelection?: {
+                                authenticatorAttachment?: string;
+                                residentKey?: string;
+                                requireResidentKey?: boolean;
+                                userVerification?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            hints?: string[];
+                            attestation?: string;
+                            attestationFormats?: string[];
+                            extensions?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
             };
         };
@@ -1194,11 +1296,26 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            device: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            recoveryCodes?: string[];
+                        };
+                    };
                 };
             };
         };
@@ -1233,11 +1350,36 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            device: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            recoveryCodes?: string[];
+                        } | ({
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            status: "pending";
+                            secret?: string;
+                            otpauthUri?: string;
+                            qrCodeSvg?: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
                 };
             };
         };
@@ -1275,11 +1417,26 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            device: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            recoveryCodes?: string[];
+                        };
+                    };
                 };
             };
         };
@@ -1321,7 +1478,22 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            device: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            recoveryCodes?: string[];
+                        };
+                    };
                 };
             };
         };
@@ -1363,7 +1535,21 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            device: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -1394,8 +1580,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The device is removed */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1427,7 +1613,21 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            device: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -1460,7 +1660,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            challenge: string;
+                            timeout?: number;
+                            rpId?: string;
+                            allowCredentials?: ({
+                                id: string;
+                                type: string;
+                                transports?: string[];
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            userVerification?: string;
+                            hints?: string[];
+                            extensions?: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
                 };
             };
         };
@@ -1574,7 +1794,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            remaining: number;
+                        };
+                    };
                 };
             };
         };
@@ -1593,7 +1817,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            codes: string[];
+                        };
+                    };
                 };
             };
         };
@@ -1624,7 +1852,57 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            factors: {
+                                id: string;
+                                guessable: boolean;
+                                label: {
+                                    en: string;
+                                    ja: string;
+                                };
+                                deviceLabels: {
+                                    [key: string]: {
+                                        en: string;
+                                        ja: string;
+                                    };
+                                };
+                                proof: {
+                                    name: string;
+                                    kind: "text" | "code" | "webauthn";
+                                    label: {
+                                        en: string;
+                                        ja: string;
+                                    };
+                                }[];
+                                challenge: boolean;
+                                assignments: {
+                                    path: string;
+                                    deviceType: string;
+                                    label: {
+                                        en: string;
+                                        ja: string;
+                                    };
+                                    description: {
+                                        en: string;
+                                        ja: string;
+                                    };
+                                    fields: {
+                                        name: string;
+                                        kind: "text" | "code" | "webauthn";
+                                        label: {
+                                            en: string;
+                                            ja: string;
+                                        };
+                                    }[];
+                                    options: boolean;
+                                    confirms: boolean;
+                                }[];
+                            }[];
+                            passwordless: boolean;
+                            backupCodes: boolean;
+                        };
+                    };
                 };
             };
         };
@@ -1657,7 +1935,24 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            users: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                locale: string;
+                                createdAt: string;
+                                groups: string[];
+                                disabled: boolean;
+                                mfaDevices: number;
+                                lastSignInAt: string | null;
+                                locked: boolean;
+                                mfaSetupDeadline: string | null;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -1797,7 +2092,63 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            user: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                locale: string;
+                                createdAt: string;
+                                groups: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Waits for a second administrator */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: {
+                                id: string;
+                                action: string;
+                                target: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                };
+                                requestedBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                };
+                                requestedAt: string;
+                                expiresAt: string;
+                                status: "pending" | "expired" | "executed" | "cancelled" | "failed";
+                                change: {
+                                    [key: string]: unknown;
+                                };
+                                approvedBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                } | null;
+                                approvedAt: string | null;
+                                executedAt: string | null;
+                                cancelledBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                } | null;
+                                cancelledAt: string | null;
+                                failure: string | null;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -1826,7 +2177,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            imported: number;
+                            refused: {
+                                line: number;
+                                reason: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -1852,12 +2211,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description One user a line, as JSON (the import format) */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/x-ndjson": string;
+                    };
                 };
             };
         };
@@ -1889,8 +2250,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The user is unlocked */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1924,8 +2285,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The next sign-in must change the password */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1962,7 +2323,22 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            devices: ({
+                                id: string;
+                                name: string;
+                                type: string;
+                                createdAt: string;
+                                lastUsedAt: string | null;
+                                authenticator?: string;
+                                serial?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            limit: number;
+                        };
+                    };
                 };
             };
         };
@@ -1979,8 +2355,52 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description Waits for a second administrator */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: {
+                                id: string;
+                                action: string;
+                                target: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                };
+                                requestedBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                };
+                                requestedAt: string;
+                                expiresAt: string;
+                                status: "pending" | "expired" | "executed" | "cancelled" | "failed";
+                                change: {
+                                    [key: string]: unknown;
+                                };
+                                approvedBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                } | null;
+                                approvedAt: string | null;
+                                executedAt: string | null;
+                                cancelledBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                } | null;
+                                cancelledAt: string | null;
+                                failure: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Every device is deactivated (or there was none) */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2015,8 +2435,52 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description Waits for a second administrator */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            approval: {
+                                id: string;
+                                action: string;
+                                target: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                };
+                                requestedBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                };
+                                requestedAt: string;
+                                expiresAt: string;
+                                status: "pending" | "expired" | "executed" | "cancelled" | "failed";
+                                change: {
+                                    [key: string]: unknown;
+                                };
+                                approvedBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                } | null;
+                                approvedAt: string | null;
+                                executedAt: string | null;
+                                cancelledBy: {
+                                    id: string;
+                                    email: string | null;
+                                    name: string | null;
+                                } | null;
+                                cancelledAt: string | null;
+                                failure: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description The device is deactivated */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2050,7 +2514,20 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            tokens: {
+                                serial: string;
+                                kind: "totp" | "hotp";
+                                algorithm: "SHA1" | "SHA256" | "SHA512";
+                                digits: number;
+                                period: number;
+                                manufacturer: string | null;
+                                model: string | null;
+                                assignedTo: string | null;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -2072,7 +2549,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            imported: number;
+                            skipped: {
+                                serial: string;
+                                reason: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -2098,12 +2583,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description One user a row, RFC 4180 CSV with a header row */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/csv": string;
+                    };
                 };
             };
         };
@@ -2133,8 +2620,22 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description Allowed; a signed-in caller in the Remote-User, Remote-Email, Remote-Name, Remote-Groups, Remote-Aal and Mamori-Identity headers */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Sign in first: Location is the console's sign-in (a browser's GET or HEAD) */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Sign in first: Location is the console's sign-in (a browser's other methods) */
+                303: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2212,7 +2713,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            client: {
+                                name: string;
+                            };
+                            prompt: string;
+                            scopes: string[];
+                        };
+                    };
                 };
             };
         };
@@ -2255,7 +2764,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            redirectTo: string;
+                        };
+                    };
                 };
             };
         };
@@ -2378,8 +2891,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
+                /** @description The client is deleted */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2424,7 +2937,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            events: {
+                                id: number;
+                                at: string;
+                                type: string;
+                                userId: string | null;
+                                actor: string | null;
+                                instance: string | null;
+                                ip: string | null;
+                                userAgent: string | null;
+                                detail: {
+                                    [key: string]: unknown;
+                                };
+                                hash: string;
+                            }[];
+                            next: number | null;
+                        };
+                    };
                 };
             };
         };
@@ -2459,12 +2990,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description One event a line, as JSON, oldest first */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/x-ndjson": string;
+                    };
                 };
             };
         };
@@ -2497,7 +3030,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            valid: boolean;
+                            events: number;
+                            unkeyed: number;
+                            firstBrokenId?: number;
+                            chains: number;
+                            checkpoints: number;
+                            lastCheckpoint?: {
+                                id: number;
+                                at: number;
+                                hash: string;
+                            };
+                            problems?: {
+                                reason: string;
+                                chain?: string;
+                                eventId?: number;
+                                checkpointId?: number;
+                            }[];
+                        };
+                    };
                 };
             };
         };

@@ -1,0 +1,5 @@
+import { AdminLayout } from '../layout';
+
+export function ApprovalsPage() {
+  return <AdminLayout>{null}</AdminLayout>;
+}

@@ -1,0 +1,5 @@
+import { AdminLayout } from '../layout';
+
+export function AuditPage() {
+  return <AdminLayout>{null}</AdminLayout>;
+}

@@ -1,0 +1,5 @@
+import { AdminLayout } from '../layout';
+
+export function ClientsPage() {
+  return <AdminLayout>{null}</AdminLayout>;
+}

@@ -1,0 +1,5 @@
+import { AdminLayout } from '../layout';
+
+export function TokensPage() {
+  return <AdminLayout>{null}</AdminLayout>;
+}

@@ -1,0 +1,5 @@
+import { AdminLayout } from '../layout';
+
+export function UsersPage() {
+  return <AdminLayout>{null}</AdminLayout>;
+}

@@ -1,0 +1,5 @@
+import { AdminLayout } from '../layout';
+
+export function UserPage() {
+  return <AdminLayout>{null}</AdminLayout>;
+}
