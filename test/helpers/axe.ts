@@ -1,0 +1,47 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+declare global {
+  interface Window {
+    axe?: { run(ctx: Document, opts: unknown): Promise<{ violations: Violation[] }> };
+  }
+}
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/**
+ * Runs axe-core (WCAG 2.0–2.2 A and AA rules) in the page as it is now and fails on any serious
+ * or critical finding, naming the rule and the elements. `where` says which screen it was.
+ */
+export async function expectAccessible(page: Page, where: string): Promise<void> {
+  await page.addScriptTag({ content: AXE }).catch(() => undefined);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe!.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) }));
+  });
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious, `${where}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
+const SHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
+
+/**
+ * With MAMORI_SCREENSHOTS=1, saves the page as docs/screenshots/<name>-<lang>-<width>.png (the
+ * README shows the main ones); otherwise does nothing, so the suite stays quick.
+ */
+export async function screenshot(page: Page, name: string, lang: string): Promise<void> {
+  if (process.env.MAMORI_SCREENSHOTS !== '1') return;
+  mkdirSync(SHOTS, { recursive: true });
+  const width = page.viewportSize()?.width ?? 0;
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${lang}-${width}.png`), fullPage: true, animations: 'disabled' });
+}
