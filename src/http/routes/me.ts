@@ -4,7 +4,7 @@ import { revokeOwnSession } from '../../flows/sessions.js';
 import { listRemembered, rememberDaysFor, revokeRemembered } from '../../flows/remembered-browsers.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentSecondFactor, requireSession } from '../auth.js';
-import { Id, Locale, Name, Password, UserSchema } from './schemas.js';
+import { Id, Locale, Name, NoContent, Password, UserSchema } from './schemas.js';
 import { userView } from './views.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -63,7 +63,7 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.delete('/api/v1/me/sessions/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+    app.delete('/api/v1/me/sessions/:id', { schema: { params: Type.Object({ id: Id }), response: { 204: NoContent('The session is ended') } } }, async (req, reply) => {
       const { user } = await requireSession(s, req);
       await revokeOwnSession(s, user.id, req.params.id, callerOf(req));
       return reply.code(204).send();
@@ -100,13 +100,17 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.delete('/api/v1/me/remembered-browsers/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
-      const { user } = await requireSession(s, req);
-      await revokeRemembered(s, user, req.params.id, callerOf(req));
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/api/v1/me/remembered-browsers/:id',
+      { schema: { params: Type.Object({ id: Id }), response: { 204: NoContent('The browser is forgotten') } } },
+      async (req, reply) => {
+        const { user } = await requireSession(s, req);
+        await revokeRemembered(s, user, req.params.id, callerOf(req));
+        return reply.code(204).send();
+      },
+    );
 
-    app.delete('/api/v1/me/remembered-browsers', async (req, reply) => {
+    app.delete('/api/v1/me/remembered-browsers', { schema: { response: { 204: NoContent('Every remembered browser is forgotten') } } }, async (req, reply) => {
       const { user } = await requireSession(s, req);
       await revokeRemembered(s, user, undefined, callerOf(req));
       return reply.code(204).send();
@@ -114,7 +118,12 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.put(
       '/api/v1/me/password',
-      { schema: { body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }) } },
+      {
+        schema: {
+          body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+          response: { 204: NoContent('The password is changed') },
+        },
+      },
       async (req, reply) => {
         const auth = await requireSession(s, req, { allow: ['password_change'] });
         await requireRecentSecondFactor(s, auth);

@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { cancelRecoveryByToken, cancelRecoveryFromSession, confirmRecovery, pendingRecovery, requestLostDevices } from '../../flows/lost-devices.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireSession } from '../auth.js';
-import { Email } from './schemas.js';
+import { Email, NoContent } from './schemas.js';
 
 /** A mailed link's token (newToken: 43 base64url characters); anything else is refused as input. */
 const LinkToken = Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' });
@@ -49,10 +49,14 @@ export function recoveryRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post('/api/v1/recovery/cancel', { schema: { body: Type.Object({ token: LinkToken }, { additionalProperties: false }) } }, async (req, reply) => {
-      await cancelRecoveryByToken(s, req.body.token, callerOf(req));
-      return reply.code(204).send();
-    });
+    app.post(
+      '/api/v1/recovery/cancel',
+      { schema: { body: Type.Object({ token: LinkToken }, { additionalProperties: false }), response: { 204: NoContent('The recovery is cancelled') } } },
+      async (req, reply) => {
+        await cancelRecoveryByToken(s, req.body.token, callerOf(req));
+        return reply.code(204).send();
+      },
+    );
 
     // Any full session may see and cancel: the owner signed in elsewhere stops an attacker's recovery.
     app.get('/api/v1/me/recovery', { schema: { response: { 200: RecoverySchema } } }, async (req) => {
@@ -61,7 +65,7 @@ export function recoveryRoutes(s: Services): FastifyPluginAsyncTypebox {
       return { recovery: r ? { status: r.status, requestedAt: iso(r.requestedAt)!, coolingUntil: iso(r.coolingUntil) } : null };
     });
 
-    app.delete('/api/v1/me/recovery', async (req, reply) => {
+    app.delete('/api/v1/me/recovery', { schema: { response: { 204: NoContent('The recovery is cancelled') } } }, async (req, reply) => {
       const { user } = await requireSession(s, req);
       await cancelRecoveryFromSession(s, user, callerOf(req));
       return reply.code(204).send();

@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { acceptInvitation, completeSetup, localeFrom, setupNeeded } from '../../flows/users.js';
 import { readSetupToken, type Services } from '../../services.js';
 import { callerOf } from '../auth.js';
-import { Email, Name, Password, UserSchema } from './schemas.js';
+import { Email, Name, NoContent, Password, UserSchema } from './schemas.js';
 import { userView } from './views.js';
 
 export function setupRoutes(s: Services): FastifyPluginAsyncTypebox {
@@ -15,7 +15,10 @@ export function setupRoutes(s: Services): FastifyPluginAsyncTypebox {
       '/api/v1/invitations/accept',
       {
         config: { statuses: { invalid_code: 400 } },
-        schema: { body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 100 }), password: Password }, { additionalProperties: false }) },
+        schema: {
+          body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 100 }), password: Password }, { additionalProperties: false }),
+          response: { 204: NoContent('The password is set; the user signs in with it') },
+        },
       },
       async (req, reply) => {
         await acceptInvitation(s, req.body.token, req.body.password, callerOf(req));

@@ -18,9 +18,9 @@ import { callerOf, requireSession } from '../auth.js';
 import { BROWSER_COOKIE, setBrowserCookie } from '../cookies.js';
 import { REMEMBER_COOKIE, clearRememberCookie, setRememberCookie } from '../cookies.js';
 import { SESSION_COOKIE, SIGN_IN_COOKIE, clearSessionCookie, clearSignInCookie, readCookie, sessionCookieSettings, setSessionCookie, setSignInCookie } from '../cookies.js';
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import type { Factor } from '../../methods/types.js';
-import { Code, Email, Empty, Password, SessionSchema } from './schemas.js';
+import { Code, Email, Empty, NoContent, Password, SessionSchema, WebauthnRequestOptionsSchema, ceremonyOptionsSchema } from './schemas.js';
 
 const StepAnswer = Type.Object({
   status: Type.Union([
@@ -118,20 +118,25 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
     // Factors with a browser ceremony hand out its challenge first (`/sign-in/mfa/webauthn-options`).
     for (const factor of s.methods.factors.all) {
       if (!factor.challenge) continue;
-      app.post(`/api/v1/sign-in/mfa/${factor.id}-options`, { schema: { body: Type.Optional(Empty) } }, async (req) =>
-        secondFactorChallenge(s, readCookie(req, SIGN_IN_COOKIE), factor.id),
+      app.post(
+        `/api/v1/sign-in/mfa/${factor.id}-options`,
+        { schema: { body: Type.Optional(Empty), response: { 200: ceremonyOptionsSchema(factor.ui.proof, 'get') } } },
+        async (req) => secondFactorChallenge(s, readCookie(req, SIGN_IN_COOKIE), factor.id),
       );
     }
 
     const passwordless = s.methods.factors.passwordless;
     if (passwordless) {
-      app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty) } }, async (req) => passwordlessOptions(s, callerOf(req)));
+      // The passwordless factor's options are typed `unknown` (src/methods/types.ts); they are WebAuthn's.
+      app.post('/api/v1/sign-in/passkey-options', { schema: { body: Type.Optional(Empty), response: { 200: WebauthnRequestOptionsSchema } } }, async (req) =>
+        (await passwordlessOptions(s, callerOf(req))) as Static<typeof WebauthnRequestOptionsSchema>,
+      );
       app.post('/api/v1/sign-in/passkey', { schema: { body: passwordless.body, response: { 200: StepAnswer } } }, async (req, reply) =>
         answer(reply, await signInPasswordless(s, req.body as Record<string, unknown>, callerOf(req))),
       );
     }
 
-    app.post('/api/v1/sign-out', async (req, reply) => {
+    app.post('/api/v1/sign-out', { schema: { response: { 204: NoContent('Signed out; the session cookie is cleared') } } }, async (req, reply) => {
       await signOut(s, readCookie(req, SESSION_COOKIE), callerOf(req));
       clearSessionCookie(reply, sessionCookie);
       return reply.code(204).send();
