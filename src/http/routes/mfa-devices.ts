@@ -18,7 +18,19 @@ import { fail } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireRecentAuthForAssigning, requireRecentSecondFactor, requireSession } from '../auth.js';
 import { sessionCookieSettings, setSessionCookie } from '../cookies.js';
-import { Code, Empty, Id, Name, SessionSchema } from './schemas.js';
+import {
+  AssignedDeviceSchema,
+  Code,
+  DeviceListSchema,
+  DeviceSchema,
+  Empty,
+  Id,
+  Name,
+  NoContent,
+  PendingDeviceSchema,
+  SessionSchema,
+  ceremonyOptionsSchema,
+} from './schemas.js';
 
 const CodePair = { code1: Code, code2: Code };
 
@@ -39,7 +51,7 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     // Step-up serves both errands: a user with a device may need a fresh factor to set a forced new password.
     const steppingUp = { allow: ['mfa_setup' as const, 'password_change' as const] };
 
-    app.get('/api/v1/me/mfa-devices', async (req) => {
+    app.get('/api/v1/me/mfa-devices', { schema: { response: { 200: DeviceListSchema } } }, async (req) => {
       const { user } = await requireSession(s, req, assigning);
       return { devices: await listDevices(s, user), limit: DEVICE_LIMIT };
     });
@@ -47,27 +59,44 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     // Every assignment ceremony of every factor: `POST …/{path}` starts it, `…/{path}-options` prepares the browser.
     for (const { assignment } of factors.assignments()) {
       if (assignment.options) {
-        app.post(`/api/v1/me/mfa-devices/${assignment.path}-options`, { schema: { body: Type.Optional(Empty) } }, async (req) => {
+        app.post(
+          `/api/v1/me/mfa-devices/${assignment.path}-options`,
+          { schema: { body: Type.Optional(Empty), response: { 200: ceremonyOptionsSchema(assignment.ui.fields, 'create') } } },
+          async (req) => {
+            const auth = await requireSession(s, req, assigning);
+            await requireRecentAuthForAssigning(s, auth);
+            return assignmentOptions(s, auth.user, assignment);
+          },
+        );
+      }
+      // An assignment that is confirmed afterwards (`activate`) answers with the pending device instead.
+      const made = assignment.activate ? Type.Union([AssignedDeviceSchema, PendingDeviceSchema]) : AssignedDeviceSchema;
+      app.post(
+        `/api/v1/me/mfa-devices/${assignment.path}`,
+        { config: typedCodes, schema: { body: assignment.startBody, response: { 201: made } } },
+        async (req, reply) => {
           const auth = await requireSession(s, req, assigning);
           await requireRecentAuthForAssigning(s, auth);
-          return assignmentOptions(s, auth.user, assignment);
-        });
-      }
-      app.post(`/api/v1/me/mfa-devices/${assignment.path}`, { config: typedCodes, schema: { body: assignment.startBody } }, async (req, reply) => {
-        const auth = await requireSession(s, req, assigning);
-        await requireRecentAuthForAssigning(s, auth);
-        const r = await startAssignment(s, auth.user, auth.session, assignment, req.body as Record<string, unknown>, callerOf(req));
-        if ('pending' in r) return reply.code(201).send(r.pending);
-        if (r.sessionToken) setSessionCookie(reply, r.sessionToken, sessionCookie);
-        return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
-      });
+          const r = await startAssignment(s, auth.user, auth.session, assignment, req.body as Record<string, unknown>, callerOf(req));
+          if ('pending' in r) return reply.code(201).send(r.pending);
+          if (r.sessionToken) setSessionCookie(reply, r.sessionToken, sessionCookie);
+          return reply.code(201).send({ device: r.device, ...(r.recoveryCodes ? { recoveryCodes: r.recoveryCodes } : {}) });
+        },
+      );
     }
 
     const activateBodies = factors.assignments().flatMap(({ assignment }) => (assignment.activateBody ? [assignment.activateBody] : []));
     if (activateBodies.length > 0) {
       app.post(
         '/api/v1/me/mfa-devices/:id/activate',
-        { config: typedCodes, schema: { params: Type.Object({ id: Id }), body: activateBodies.length === 1 ? activateBodies[0]! : Type.Union(activateBodies) } },
+        {
+          config: typedCodes,
+          schema: {
+            params: Type.Object({ id: Id }),
+            body: activateBodies.length === 1 ? activateBodies[0]! : Type.Union(activateBodies),
+            response: { 200: AssignedDeviceSchema },
+          },
+        },
         async (req, reply) => {
           const auth = await requireSession(s, req, assigning);
           const r = await activateDevice(s, auth.user, auth.session, req.params.id, req.body as Record<string, unknown>, callerOf(req));
@@ -79,7 +108,10 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.post(
       '/api/v1/me/mfa-devices/:id/resync',
-      { config: typedCodes, schema: { params: Type.Object({ id: Id }), body: Type.Object(CodePair, { additionalProperties: false }) } },
+      {
+        config: typedCodes,
+        schema: { params: Type.Object({ id: Id }), body: Type.Object(CodePair, { additionalProperties: false }), response: { 200: Type.Object({ device: DeviceSchema }) } },
+      },
       async (req) => {
         const { user } = await requireSession(s, req);
         return { device: await resyncDevice(s, user, req.params.id, req.body.code1, req.body.code2, callerOf(req)) };
@@ -88,14 +120,14 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.patch(
       '/api/v1/me/mfa-devices/:id',
-      { schema: { params: Type.Object({ id: Id }), body: Type.Object({ name: Name }, { additionalProperties: false }) } },
+      { schema: { params: Type.Object({ id: Id }), body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 200: Type.Object({ device: DeviceSchema }) } } },
       async (req) => {
         const { user } = await requireSession(s, req);
         return { device: await renameDevice(s, user, req.params.id, req.body.name, callerOf(req)) };
       },
     );
 
-    app.delete('/api/v1/me/mfa-devices/:id', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+    app.delete('/api/v1/me/mfa-devices/:id', { schema: { params: Type.Object({ id: Id }), response: { 204: NoContent('The device is removed') } } }, async (req, reply) => {
       const auth = await requireSession(s, req);
       await requireRecentSecondFactor(s, auth);
       await removeDevice(s, auth.user, req.params.id, callerOf(req), { keepSessionId: auth.session.id });
@@ -106,10 +138,14 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
     for (const factor of factors.all) {
       const challenge = factor.challenge;
       if (!challenge) continue;
-      app.post(`/api/v1/me/step-up/${factor.id}-options`, { schema: { body: Type.Optional(Empty) } }, async (req) => {
-        const { user } = await requireSession(s, req, steppingUp);
-        return challenge(user, 'step_up');
-      });
+      app.post(
+        `/api/v1/me/step-up/${factor.id}-options`,
+        { schema: { body: Type.Optional(Empty), response: { 200: ceremonyOptionsSchema(factor.ui.proof, 'get') } } },
+        async (req) => {
+          const { user } = await requireSession(s, req, steppingUp);
+          return challenge(user, 'step_up');
+        },
+      );
     }
 
     app.post('/api/v1/me/step-up', { schema: { body: secondFactorBody(factors.all), response: { 200: Type.Object({ session: SessionSchema }) } } }, async (req, reply) => {
@@ -119,12 +155,13 @@ export function mfaDeviceRoutes(s: Services): FastifyPluginAsyncTypebox {
       return { session: r.view };
     });
 
-    app.get('/api/v1/me/recovery-codes', async (req) => {
+    app.get('/api/v1/me/recovery-codes', { schema: { response: { 200: Type.Object({ remaining: Type.Integer() }) } } }, async (req) => {
       const { user } = await requireSession(s, req);
       return { remaining: await recoveryCodesLeft(s, user) };
     });
 
-    app.post('/api/v1/me/recovery-codes', async (req) => {
+    // The new set, shown once; the old one is void.
+    app.post('/api/v1/me/recovery-codes', { schema: { response: { 200: Type.Object({ codes: Type.Array(Type.String()) }) } } }, async (req) => {
       const auth = await requireSession(s, req);
       if (!factors.backup) fail('not_found', 'Recovery codes are not offered');
       await requireRecentSecondFactor(s, auth);
