@@ -9,7 +9,7 @@ import { fail } from '../../errors.js';
 import { adminActionsOf, notifyAdminAction } from '../../flows/notify.js';
 import type { Services } from '../../services.js';
 import { callerOf, requireAdmin } from '../auth.js';
-import { Email, Id, Name, Password, Role, UserSchema } from './schemas.js';
+import { AdminUserSchema, DeviceListSchema, Download, Email, GroupedUserSchema, Id, Name, NoContent, Nullable, Password, Role, UserSchema } from './schemas.js';
 import { userView } from './views.js';
 import { changeGroups } from '../../flows/user-groups.js';
 import { exportUsers } from '../../flows/user-export.js';
@@ -23,9 +23,24 @@ const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Two-person rule (MAMORI_ADMIN_APPROVALS=2): the act waits for a second administrator. */
+const Waiting = Type.Object({ approval: ApprovalSchema }, { description: 'Waits for a second administrator' });
+
+const HardwareTokenSchema = Type.Object({
+  serial: Type.String(),
+  kind: Type.Union([Type.Literal('totp'), Type.Literal('hotp')]),
+  algorithm: Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')]),
+  digits: Type.Integer(),
+  period: Type.Integer(),
+  manufacturer: Nullable(Type.String()),
+  model: Nullable(Type.String()),
+  /** The holder's email, or null while the token is in the inventory. */
+  assignedTo: Nullable(Type.String()),
+});
+
 export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/api/v1/admin/users', async (req) => {
+    app.get('/api/v1/admin/users', { schema: { response: { 200: Type.Object({ users: Type.Array(AdminUserSchema) }) } } }, async (req) => {
       await requireAdmin(s, req);
       const users = await s.users.list();
       const byUser = await s.deviceReports.activeCountByUser();
@@ -80,6 +95,7 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
             { name: Type.Optional(Name), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()), groups: Type.Optional(GroupNames) },
             { additionalProperties: false, minProperties: 1 },
           ),
+          response: { 200: Type.Object({ user: GroupedUserSchema }), 202: Waiting },
         },
       },
       async (req, reply) => {
@@ -109,7 +125,20 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     // must be an administrator before the body (up to 64 MiB) is read at all.
     app.post(
       '/api/v1/admin/users/import',
-      { bodyLimit: IMPORT_BODY_LIMIT, config: { rawBody: true }, onRequest: async (req) => void (await requireAdmin(s, req)) },
+      {
+        bodyLimit: IMPORT_BODY_LIMIT,
+        config: { rawBody: true },
+        onRequest: async (req) => void (await requireAdmin(s, req)),
+        schema: {
+          response: {
+            200: Type.Object({
+              imported: Type.Integer(),
+              /** Always empty here: a refused line answers 400 with all of them. */
+              refused: Type.Array(Type.Object({ line: Type.Integer(), reason: Type.String() })),
+            }),
+          },
+        },
+      },
       async (req) => {
         const { user: admin } = await requireAdmin(s, req);
         const type = (req.headers['content-type'] ?? '').toLowerCase();
@@ -120,13 +149,13 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     );
 
     // The import format without password hashes and TOTP seeds.
-    app.get('/api/v1/admin/users/export', async (req, reply) => {
+    app.get('/api/v1/admin/users/export', { schema: { response: { 200: Download('application/x-ndjson', 'One user a line, as JSON (the import format)') } } }, async (req, reply) => {
       const { user: admin } = await requireAdmin(s, req);
       const body = await exportUsers(s, `admin:${admin.id}`, callerOf(req));
       return reply.type('application/x-ndjson; charset=utf-8').header('content-disposition', 'attachment; filename="users.jsonl"').send(body);
     });
 
-    app.post('/api/v1/admin/users/:id/unlock', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
+    app.post('/api/v1/admin/users/:id/unlock', { schema: { params: Type.Object({ id: Id }), response: { 204: NoContent('The user is unlocked') } } }, async (req, reply) => {
       const { user: admin } = await requireAdmin(s, req);
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
       await unlockUser(s, user, `admin:${admin.id}`, callerOf(req));
@@ -135,36 +164,44 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
     });
 
     // SEC-05: the next sign-in answers password_change_required and allows only that.
-    app.post('/api/v1/admin/users/:id/force-password-change', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
-      const { user: admin } = await requireAdmin(s, req);
-      await forcePasswordChange(s, req.params.id, `admin:${admin.id}`, callerOf(req));
-      const user = await s.users.findById(req.params.id);
-      if (user) await notifyAdminAction(s, user, ['password_change_forced'], callerOf(req));
-      return reply.code(204).send();
-    });
+    app.post(
+      '/api/v1/admin/users/:id/force-password-change',
+      { schema: { params: Type.Object({ id: Id }), response: { 204: NoContent('The next sign-in must change the password') } } },
+      async (req, reply) => {
+        const { user: admin } = await requireAdmin(s, req);
+        await forcePasswordChange(s, req.params.id, `admin:${admin.id}`, callerOf(req));
+        const user = await s.users.findById(req.params.id);
+        if (user) await notifyAdminAction(s, user, ['password_change_forced'], callerOf(req));
+        return reply.code(204).send();
+      },
+    );
 
-    app.get('/api/v1/admin/users/:id/mfa-devices', { schema: { params: Type.Object({ id: Id }) } }, async (req) => {
+    app.get('/api/v1/admin/users/:id/mfa-devices', { schema: { params: Type.Object({ id: Id }), response: { 200: DeviceListSchema } } }, async (req) => {
       await requireAdmin(s, req);
       const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
       return { devices: await listDevices(s, user), limit: DEVICE_LIMIT };
     });
 
     // Recovery of a user who lost every device: all of them deactivated in one act.
-    app.delete('/api/v1/admin/users/:id/mfa-devices', { schema: { params: Type.Object({ id: Id }) } }, async (req, reply) => {
-      const { user: admin } = await requireAdmin(s, req);
-      const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
-      if (needsApproval(s, admin, user)) {
-        const approval = await requestAllDevicesRemoval(s, admin, user, callerOf(req));
-        // No device: nothing to strip, so nothing to ask (the act would change nothing either).
-        return approval ? reply.code(202).send({ approval }) : reply.code(204).send();
-      }
-      await removeAllDevices(s, user, callerOf(req), `admin:${admin.id}`);
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/api/v1/admin/users/:id/mfa-devices',
+      { schema: { params: Type.Object({ id: Id }), response: { 202: Waiting, 204: NoContent('Every device is deactivated (or there was none)') } } },
+      async (req, reply) => {
+        const { user: admin } = await requireAdmin(s, req);
+        const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+        if (needsApproval(s, admin, user)) {
+          const approval = await requestAllDevicesRemoval(s, admin, user, callerOf(req));
+          // No device: nothing to strip, so nothing to ask (the act would change nothing either).
+          return approval ? reply.code(202).send({ approval }) : reply.code(204).send();
+        }
+        await removeAllDevices(s, user, callerOf(req), `admin:${admin.id}`);
+        return reply.code(204).send();
+      },
+    );
 
     app.delete(
       '/api/v1/admin/users/:id/mfa-devices/:deviceId',
-      { schema: { params: Type.Object({ id: Id, deviceId: Id }) } },
+      { schema: { params: Type.Object({ id: Id, deviceId: Id }), response: { 202: Waiting, 204: NoContent('The device is deactivated') } } },
       async (req, reply) => {
         const { user: admin } = await requireAdmin(s, req);
         const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
@@ -183,6 +220,13 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
             'mamori-pskc-key': Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{2}){16,32}$' })),
             'mamori-pskc-password': Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
           }),
+          response: {
+            200: Type.Object({
+              imported: Type.Integer(),
+              /** Serials already in the inventory (`duplicate_serial`): a re-run of the same file is harmless. */
+              skipped: Type.Array(Type.Object({ serial: Type.String(), reason: Type.String() })),
+            }),
+          },
         },
       },
       async (req) => {
@@ -200,12 +244,12 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get('/api/v1/admin/hardware-tokens', async (req) => {
+    app.get('/api/v1/admin/hardware-tokens', { schema: { response: { 200: Type.Object({ tokens: Type.Array(HardwareTokenSchema) }) } } }, async (req) => {
       await requireAdmin(s, req);
       return { tokens: await listHardwareTokens(s) };
     });
 
-    app.get('/api/v1/admin/credential-report', async (req, reply) => {
+    app.get('/api/v1/admin/credential-report', { schema: { response: { 200: Download('text/csv', 'One user a row, RFC 4180 CSV with a header row') } } }, async (req, reply) => {
       await requireAdmin(s, req);
       return reply
         .type('text/csv; charset=utf-8')

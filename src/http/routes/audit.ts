@@ -3,8 +3,50 @@ import { MamoriError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { EVENT_TYPES, auditView, exportAudit, parseInstant } from '../../flows/audit-export.js';
 import { requireAdmin } from '../auth.js';
+import { Download, Nullable } from './schemas.js';
 
 const Cursor = Type.String({ pattern: '^[0-9]{1,15}$' });
+
+/** One event (src/flows/audit-export.ts auditView), as the listing and each line of the export show it. */
+const AuditEventSchema = Type.Object({
+  id: Type.Integer(),
+  at: Type.String(),
+  type: Type.String(),
+  userId: Nullable(Type.String()),
+  actor: Nullable(Type.String()),
+  /** The instance whose chain holds the event; null on the chain from before migration 012. */
+  instance: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  userAgent: Nullable(Type.String()),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+  hash: Type.String(),
+});
+
+/** What the log's check found (src/audit/chain.ts LogCheck). */
+const LogCheckSchema = Type.Object({
+  valid: Type.Boolean(),
+  /** Events verified: every chain's events up to where it breaks, if it does. */
+  events: Type.Integer(),
+  /** Of them, version 1 (from before the key, SHA-256 only). */
+  unkeyed: Type.Integer(),
+  /** The smallest id among the events that fail or are missing. */
+  firstBrokenId: Type.Optional(Type.Integer()),
+  chains: Type.Integer(),
+  checkpoints: Type.Integer(),
+  /** The newest checkpoint (`at` in milliseconds): a copy of its hash kept elsewhere pins everything up to it. */
+  lastCheckpoint: Type.Optional(Type.Object({ id: Type.Integer(), at: Type.Integer(), hash: Type.String() })),
+  /** The first few problems, by event id (then checkpoint id). */
+  problems: Type.Optional(
+    Type.Array(
+      Type.Object({
+        reason: Type.String(),
+        chain: Type.Optional(Type.String()),
+        eventId: Type.Optional(Type.Integer()),
+        checkpointId: Type.Optional(Type.Integer()),
+      }),
+    ),
+  ),
+});
 const Instant = Type.String({ minLength: 10, maxLength: 40, description: 'ISO 8601 time' });
 
 /** The filters both the listing and the export take. */
@@ -53,6 +95,13 @@ export function auditRoutes(s: Services): FastifyPluginAsyncTypebox {
             },
             { additionalProperties: false },
           ),
+          response: {
+            200: Type.Object({
+              events: Type.Array(AuditEventSchema),
+              /** The cursor of the next page (`after`, or `before` with `order=desc`); null on the last. */
+              next: Nullable(Type.Integer()),
+            }),
+          },
         },
       },
       async (req) => {
@@ -73,7 +122,14 @@ export function auditRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.get(
       '/api/v1/admin/audit/export',
-      { schema: { querystring: Type.Object(Filters, { additionalProperties: false }) } },
+      {
+        schema: {
+          querystring: Type.Object(Filters, { additionalProperties: false }),
+          response: {
+            200: Download('application/x-ndjson', 'One event a line, as JSON, oldest first'),
+          },
+        },
+      },
       async (req, reply) => {
         await requireAdmin(s, req);
         const f = filters(req.query);
@@ -83,7 +139,7 @@ export function auditRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get('/api/v1/admin/audit/verify', async (req) => {
+    app.get('/api/v1/admin/audit/verify', { schema: { response: { 200: LogCheckSchema } } }, async (req) => {
       await requireAdmin(s, req);
       return s.audit.verify();
     });
