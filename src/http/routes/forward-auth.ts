@@ -11,6 +11,7 @@ import { trustedProxyCheck } from '../../trusted-proxies.js';
 import type { Services } from '../../services.js';
 import { SESSION_COOKIE, readCookie } from '../cookies.js';
 import { sendProblem } from '../problem.js';
+import { NoContent } from './schemas.js';
 
 /** The identity headers: on every answer, empty unless allowed, so a proxy that copies them overwrites what the client sent. */
 const IDENTITY_HEADERS = ['remote-user', 'remote-email', 'remote-name', 'remote-groups', 'remote-aal', 'mamori-identity'] as const;
@@ -81,6 +82,11 @@ export function forwardAuthRoutes(s: Services): FastifyPluginAsyncTypebox {
           // Other parameters are ignored: some proxies (Caddy's forward_auth) append the original
           // request's query to the endpoint's, and that query is the application's, not ours.
           querystring: Type.Object({ aal: Type.Optional(Type.Union([Type.Literal('2'), Type.Literal('phr')])) }),
+          response: {
+            200: NoContent('Allowed; a signed-in caller in the Remote-User, Remote-Email, Remote-Name, Remote-Groups, Remote-Aal and Mamori-Identity headers'),
+            302: NoContent("Sign in first: Location is the console's sign-in (a browser's GET or HEAD)"),
+            303: NoContent("Sign in first: Location is the console's sign-in (a browser's other methods)"),
+          },
         },
         // Before validation, so even a refused query answers with the identity headers empty.
         onRequest: async (_req, reply) => {

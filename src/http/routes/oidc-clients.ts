@@ -3,6 +3,7 @@ import { createClient, deleteClient, listClients } from '../../flows/oidc-client
 import { ACR_VALUES } from '../../flows/levels.js';
 import type { Services } from '../../services.js';
 import { requireAdmin } from '../auth.js';
+import { NoContent } from './schemas.js';
 
 const Uri = Type.String({ minLength: 1, maxLength: 2000 });
 const ClientSchema = Type.Object({
@@ -53,7 +54,7 @@ export function oidcClientRoutes(s: Services): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/api/v1/admin/oidc-clients/:clientId',
-      { schema: { params: Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 100 }) }) } },
+      { schema: { params: Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 100 }) }), response: { 204: NoContent('The client is deleted') } } },
       async (req, reply) => {
         const { user } = await requireAdmin(s, req);
         await deleteClient(s, req.params.clientId, `user:${user.id}`);

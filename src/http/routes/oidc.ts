@@ -124,7 +124,19 @@ export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncT
 
     app.get(
       '/oidc/interaction/:uid/details',
-      { schema: { params: Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }) } },
+      {
+        schema: {
+          params: Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }),
+          response: {
+            200: Type.Object({
+              client: Type.Object({ name: Type.String() }),
+              /** The interaction's prompt: `consent` on the console's consent page. */
+              prompt: Type.String(),
+              scopes: Type.Array(Type.String()),
+            }),
+          },
+        },
+      },
       async (req, reply) => {
         const found = await details(req, reply, req.params.uid);
         if (!found) return sendProblem(reply, new MamoriError('not_found', 'This sign-in request has expired'));
@@ -146,6 +158,8 @@ export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncT
         schema: {
           params: Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }),
           body: Type.Object({ approve: Type.Boolean() }, { additionalProperties: false }),
+          /** Where the browser goes next: back to the provider, which answers the client. */
+          response: { 200: Type.Object({ redirectTo: Type.String() }) },
         },
       },
       async (req, reply) => {
