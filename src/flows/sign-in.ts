@@ -1,9 +1,11 @@
 import { fail } from '../errors.js';
+import { EMAIL_CODE_TTL_MS } from '../methods/email-code/index.js';
 import type { Caller } from '../methods/types.js';
 import { isRefusal } from '../regulation/index.js';
 import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
-import type { SignInTransaction, User } from '../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, SignInTransaction, User } from '../store/schema.js';
 import { notify, originOf } from './notify.js';
 import { announceRecoveryCompleted, attachRecoveryIn, completeRecoveryIn, readyRecovery, recoveryForSignIn, voidRecoveryOnSignIn, type LostDevicePorts } from './lost-devices.js';
 import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession, type SessionPorts } from './open-session.js';
@@ -21,11 +23,20 @@ export type SignInPorts = Pick<Services, 'audit' | 'clock' | 'config' | 'hasher'
 export const SIGN_IN_TTL_MS = 5 * 60_000;
 
 export type SignInResult =
-  | { status: 'email_code_sent'; signInToken: string; /** The code completes a recovery: the old devices go. */ recovery?: true }
+  | {
+      status: 'email_code_sent';
+      signInToken: string;
+      /** Until when the code can be used: its own lifetime or the sign-in's, whichever ends first. */
+      expiresAt: number;
+      /** The code completes a recovery: the old devices go. */
+      recovery?: true;
+    }
   | {
       status: 'mfa_required';
       methods: string[];
       signInToken: string;
+      /** The method of the device the user used last, for the second step to open with. */
+      preferred?: string;
       /** "Remember this browser" is offered at the MFA step, for this many days (src/flows/remembered-browsers.ts). */
       rememberBrowserDays?: number;
       /** The browser's `mamori_remember` cookie holds no live grant of anyone any more: clear it. */
@@ -86,32 +97,93 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
     const days = rememberDaysFor(s, account);
     // A cookie another user's grant lives in stays: the browser may be shared.
     const forget = presented !== undefined && !(await rememberCookieLive(s, presented));
-    return { status: 'mfa_required', methods: factors, signInToken: token, ...(days === undefined ? {} : { rememberBrowserDays: days }), ...(forget ? { forgetRememberCookie: true as const } : {}) };
+    const preferred = await lastUsedMethod(s, account.id, factors);
+    return {
+      status: 'mfa_required',
+      methods: factors,
+      signInToken: token,
+      ...(preferred === undefined ? {} : { preferred }),
+      ...(days === undefined ? {} : { rememberBrowserDays: days }),
+      ...(forget ? { forgetRememberCookie: true as const } : {}),
+    };
   }
   if (s.config.emailCode === 'off' && !recovery) return opened((await openSession(s, account, { aal: 1, amr: ['pwd'], mfaVerified: false }, caller))!);
 
-  // A code sent and never used counts against the hourly budget; using it gives the place back.
-  const refusal = await s.regulator.take(s.regulator.emailCodeSends(account.id));
-  if (refusal) {
-    await s.audit.append({ type: 'email_code_refused', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'hourly_cap' } });
-    throw retryLater(refusal, 'Too many sign-in codes were sent this hour');
-  }
+  await takeEmailCodeSend(s, account, caller);
   // The sign-in, its code and the audit event commit together; the mail goes once they have.
-  const { token, code } = await s.store.db.transaction().execute(async (trx) => {
+  const { token, transaction, code } = await s.store.db.transaction().execute(async (trx) => {
     const started = await s.signIns.within(trx).start({ userId: account.id, step: 'email_code', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
     if (recovery) await attachRecoveryIn(s, trx, recovery, started.transaction.id);
-    const issued = await s.methods.signInCode.issue(trx, account, started.transaction.id, now);
-    await s.audit.append({ type: 'email_code_sent', userId: account.id, ip: caller.ip, userAgent: caller.userAgent, detail: { transaction: started.transaction.id, ...(recovery ? { recoveryId: recovery.id } : {}) } }, trx);
-    return { token: started.token, code: issued };
+    return { token: started.token, transaction: started.transaction, code: await issueEmailCode(s, trx, account, started.transaction, caller, { recoveryId: recovery?.id }) };
   });
+  await mailEmailCode(s, account, code);
+  return { status: 'email_code_sent', signInToken: token, expiresAt: codeDeadline(transaction, now), ...(recovery ? { recovery: true as const } : {}) };
+}
+
+/**
+ * Another code for the sign-in waiting for one (the first mail was lost or late), in the same
+ * sign-in: the earlier code is void, the mail counts against the same hourly budget as any other
+ * sign-in code, and the sign-in keeps its deadline (a resend does not stretch it).
+ */
+export async function resendEmailCode(s: SignInPorts, signInToken: string | undefined, caller: Caller): Promise<SignInResult> {
+  const { transaction, user } = await openSignIn(s, signInToken, 'email_code');
+  const now = s.clock.now();
+  const recovery = await recoveryForSignIn(s, transaction.id);
+  if (!recovery && (await s.methods.factors.assigned(user.id)).length > 0) {
+    await s.signIns.expire(transaction.id, now);
+    fail('invalid_code', 'This account now has an MFA device; sign in again');
+  }
+  await takeEmailCodeSend(s, user, caller);
+  const code = await s.store.db.transaction().execute((trx) => issueEmailCode(s, trx, user, transaction, caller, { recoveryId: recovery?.id, resent: true }));
+  await mailEmailCode(s, user, code);
+  return { status: 'email_code_sent', signInToken: signInToken!, expiresAt: codeDeadline(transaction, now), ...(recovery ? { recovery: true as const } : {}) };
+}
+
+/** A code is good for its own lifetime, but no longer than the sign-in that waits for it. */
+const codeDeadline = (transaction: SignInTransaction, now: number): number => Math.min(now + EMAIL_CODE_TTL_MS, transaction.expires_at);
+
+/** One place of the hourly budget of mailed codes (a code sent and never used keeps it; using one gives it back). */
+async function takeEmailCodeSend(s: SignInPorts, user: User, caller: Caller): Promise<void> {
+  const refusal = await s.regulator.take(s.regulator.emailCodeSends(user.id));
+  if (!refusal) return;
+  await s.audit.append({ type: 'email_code_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: 'hourly_cap' } });
+  throw retryLater(refusal, 'Too many sign-in codes were sent this hour');
+}
+
+/** A fresh code for the sign-in (the user's earlier ones void) and its audit event, in the caller's transaction. */
+async function issueEmailCode(
+  s: SignInPorts,
+  trx: Transaction<Database>,
+  user: User,
+  transaction: SignInTransaction,
+  caller: Caller,
+  extra: { recoveryId?: string | undefined; resent?: true },
+): Promise<string> {
+  const code = await s.methods.signInCode.issue(trx, user, transaction.id, s.clock.now());
+  const detail = { transaction: transaction.id, ...(extra.recoveryId ? { recoveryId: extra.recoveryId } : {}), ...(extra.resent ? { resent: true } : {}) };
+  await s.audit.append({ type: 'email_code_sent', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail }, trx);
+  return code;
+}
+
+async function mailEmailCode(s: SignInPorts, user: User, code: string): Promise<void> {
   try {
-    await s.methods.signInCode.mail(account, code);
+    await s.methods.signInCode.mail(user, code);
   } catch (err) {
     // A mail outage is the service's fault, and says nothing about the password: 503, not 500.
-    s.log.error({ err: { code: (err as { code?: string }).code }, userId: account.id }, 'sign-in code not delivered');
+    s.log.error({ err: { code: (err as { code?: string }).code }, userId: user.id }, 'sign-in code not delivered');
     fail('service_unavailable', 'The sign-in code could not be sent; try again in a moment');
   }
-  return { status: 'email_code_sent', signInToken: token, ...(recovery ? { recovery: true as const } : {}) };
+}
+
+/** The second factor of the user's most recently used device, if it is one the sign-in offers. */
+async function lastUsedMethod(s: SignInPorts, userId: string, methods: readonly string[]): Promise<string | undefined> {
+  let last: { at: number; method: string } | undefined;
+  for (const d of await s.devices.listActive(userId)) {
+    const method = s.methods.factors.ofDeviceType(d.type)?.id;
+    const at = d.last_used_at ?? d.activated_at ?? d.created_at;
+    if (method && methods.includes(method) && (!last || at > last.at)) last = { at, method };
+  }
+  return last?.method;
 }
 
 export async function signInWithEmailCode(s: SignInPorts, signInToken: string | undefined, code: string, caller: Caller): Promise<SignInResult> {
