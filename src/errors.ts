@@ -43,6 +43,9 @@ const problems = {
 
 export type ProblemCode = keyof typeof problems;
 
+/** Every code, for the console's catalogs test (each needs words in every language). */
+export const PROBLEM_CODES = Object.keys(problems) as ProblemCode[];
+
 export class MamoriError extends Error {
   readonly status: number;
   readonly title: string;

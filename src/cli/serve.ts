@@ -21,12 +21,18 @@ export async function serve(config: Config): Promise<void> {
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
-  const address = await app.listen({ host: config.host, port: config.port });
+  // Fastify's own line names the socket; opening that address instead of the public URL makes
+  // every sign-in fail as cross-site, so both lines point at the public URL.
+  const address = await app.listen({
+    host: config.host,
+    port: config.port,
+    listenTextResolver: (at) => `Listening on ${at}; open the console at the public URL ${config.publicUrl}/console/`,
+  });
   if (config.publicUrlDefaulted && config.port === 0) {
     // MAMORI_PORT=0 picked a port only now; the default public URL follows it.
     config.publicUrl = `http://localhost:${new URL(address).port}`;
   }
-  log.info({ address, publicUrl: config.publicUrl, database: services.store.dialect }, `Mamori listening on ${address}`);
+  log.info({ address, publicUrl: config.publicUrl, database: services.store.dialect }, `Mamori is ready: open ${config.publicUrl}/console/ (listening on ${address})`);
   if (setupToken) {
     // Printed once so the operator can claim the fresh install; it is void after setup.
     log.info({ file: setupTokenFile(config.dataDir) }, `No users yet. Open ${config.publicUrl}/console/#/setup and use the setup token: ${setupToken}`);

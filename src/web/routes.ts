@@ -52,18 +52,35 @@ function notFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendProblem(reply, new MamoriError('not_found', `No route for ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}`));
 }
 
+/**
+ * The console works only at the public URL: passkeys are bound to its origin, the cookies to its
+ * host, and the cross-site check refuses any other origin, so a sign-in opened at the listening
+ * address (http://127.0.0.1:8080) would fail with "came from another site". Such a request for a
+ * page is sent to the same path at the public URL instead. `req.host` and `req.protocol` follow
+ * X-Forwarded-* only from MAMORI_TRUSTED_PROXIES.
+ */
+function atPublicUrl(s: Services, req: FastifyRequest): string | null {
+  const pub = new URL(s.config.publicUrl);
+  return `${req.protocol}://${req.host}` === pub.origin ? null : `${pub.origin}${req.url}`;
+}
+
 /** The console: a static single-page app under /console/. */
-export function webRoutes(_s: Services): FastifyPluginAsyncTypebox {
+export function webRoutes(s: Services): FastifyPluginAsyncTypebox {
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
+    const there = atPublicUrl(s, req);
+    return there ? reply.redirect(there) : sendFile(req, reply, 'index.html');
+  };
   return async (app) => {
-    app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
-    app.get('/console', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
-    app.get('/console/', { schema: { hide: true } }, async (req, reply) => sendFile(req, reply, 'index.html'));
+    const home = async (req: FastifyRequest, reply: FastifyReply) => reply.redirect(atPublicUrl(s, req) === null ? '/console/' : `${new URL(s.config.publicUrl).origin}/console/`);
+    app.get('/', { schema: { hide: true } }, home);
+    app.get('/console', { schema: { hide: true } }, home);
+    app.get('/console/', { schema: { hide: true } }, page);
     app.get(
       '/console/:file',
       { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },
       async (req, reply) => {
         const name = req.params.file;
-        if (PAGES.has(name)) return sendFile(req, reply, 'index.html');
+        if (PAGES.has(name)) return page(req, reply);
         return sendFile(req, reply, name);
       },
     );

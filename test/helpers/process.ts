@@ -24,7 +24,8 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('\n')}`)), 20_000);
     const onLine = (line: string) => {
       logs.push(line);
-      const m = /Mamori listening on (http:\/\/[^"\s]+)/.exec(line);
+      // The start line's structured `address` (its text names the public URL instead).
+      const m = /"msg":"Mamori is ready/.test(line) ? /"address":"(http:\/\/[^"]+)"/.exec(line) : null;
       if (m) {
         clearTimeout(timer);
         resolve({
