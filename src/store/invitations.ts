@@ -59,6 +59,17 @@ export class InvitationRepository {
     return row?.user_id;
   }
 
+  /**
+   * When each user's newest unused invitation expires (maybe in the past; housekeeping deletes it
+   * a while after), for every user or only `userId`. A new invitation marks the older ones used.
+   */
+  async openExpiryByUser(userId?: string): Promise<Map<string, number>> {
+    let q = this.db.selectFrom('invitations').select(['user_id', (eb) => eb.fn.max('expires_at').as('expires_at')]).where('used_at', 'is', null);
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    const rows = await q.groupBy('user_id').execute();
+    return new Map(rows.map((r) => [r.user_id, Number(r.expires_at)]));
+  }
+
   /** Deletes invitations that expired before `before`, used or not; returns how many went. */
   async purgeExpired(before: number): Promise<number> {
     const r = await this.db.deleteFrom('invitations').where('expires_at', '<', before).executeTakeFirstOrThrow();

@@ -1,13 +1,14 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { credentialReport } from '../../flows/credential-report.js';
 import { listDevices, removeAllDevices, removeDevice } from '../../flows/devices.js';
-import { deadlinesByUser } from '../../flows/enforcement.js';
+import { adminFacts, resendInvitation, userSessions, type AdminFacts } from '../../flows/admin-users.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
 import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
 import { createUser, forcePasswordChange, inviteUser, localeFrom, unlockUser, updateUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
 import { adminActionsOf, notifyAdminAction } from '../../flows/notify.js';
 import type { Services } from '../../services.js';
+import type { User } from '../../store/schema.js';
 import { callerOf, requireAdmin } from '../auth.js';
 import { AdminUserSchema, DeviceListSchema, Download, Email, GroupedUserSchema, Id, Name, NoContent, Nullable, Password, Role, UserSchema } from './schemas.js';
 import { userView } from './views.js';
@@ -38,27 +39,75 @@ const HardwareTokenSchema = Type.Object({
   assignedTo: Nullable(Type.String()),
 });
 
+/** A user in the administrators' list and on their own page. */
+const AdminUserView = Type.Object({
+  ...AdminUserSchema.properties,
+  /** Has not chosen a password nor signed in yet: an invitation is (or was) on its way. */
+  invited: Type.Boolean(),
+  /** When the newest unused invitation expires (maybe past); null when none is on record. */
+  invitationExpiresAt: Nullable(Type.String()),
+});
+
+const AdminSessionSchema = Type.Object({
+  id: Type.String(),
+  createdAt: Type.String(),
+  lastSeenAt: Type.String(),
+  ip: Nullable(Type.String()),
+  userAgent: Nullable(Type.String()),
+  aal: Type.Integer(),
+});
+
+function adminUserView(u: User, f: AdminFacts) {
+  return {
+    ...userView(u),
+    disabled: u.disabled === 1,
+    mfaDevices: f.mfaDevices,
+    lastSignInAt: isoOrNull(u.last_sign_in_at),
+    locked: f.locked,
+    mfaSetupDeadline: isoOrNull(f.mfaSetupDeadline),
+    groups: f.groups,
+    invited: f.invited,
+    invitationExpiresAt: isoOrNull(f.invitationExpiresAt),
+  };
+}
+
 export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/api/v1/admin/users', { schema: { response: { 200: Type.Object({ users: Type.Array(AdminUserSchema) }) } } }, async (req) => {
+    app.get('/api/v1/admin/users', { schema: { response: { 200: Type.Object({ users: Type.Array(AdminUserView) }) } } }, async (req) => {
       await requireAdmin(s, req);
       const users = await s.users.list();
-      const byUser = await s.deviceReports.activeCountByUser();
-      const locked = await s.regulator.lockedUsers();
-      const deadlines = await deadlinesByUser(s, users, byUser);
-      const groups = await s.groups.ofAll();
-      return {
-        users: users.map((u) => ({
-          ...userView(u),
-          disabled: u.disabled === 1,
-          mfaDevices: byUser.get(u.id) ?? 0,
-          lastSignInAt: u.last_sign_in_at === null ? null : new Date(u.last_sign_in_at).toISOString(),
-          locked: locked.has(u.id),
-          mfaSetupDeadline: isoOrNull(deadlines.get(u.id) ?? null),
-          groups: groups.get(u.id) ?? [],
-        })),
-      };
+      const facts = await adminFacts(s, users);
+      return { users: users.map((u) => adminUserView(u, facts.get(u.id)!)) };
     });
+
+    // One user's page in the console: the list's view of them, their sessions, a new invitation.
+    app.get('/api/v1/admin/users/:id', { schema: { params: Type.Object({ id: Id }), response: { 200: Type.Object({ user: AdminUserView }) } } }, async (req) => {
+      await requireAdmin(s, req);
+      const user = (await s.users.findById(req.params.id)) ?? fail('not_found', 'No such user');
+      return { user: adminUserView(user, (await adminFacts(s, [user])).get(user.id)!) };
+    });
+
+    app.get(
+      '/api/v1/admin/users/:id/sessions',
+      { schema: { params: Type.Object({ id: Id }), response: { 200: Type.Object({ sessions: Type.Array(AdminSessionSchema) }) } } },
+      async (req) => {
+        await requireAdmin(s, req);
+        const live = await userSessions(s, req.params.id);
+        return {
+          sessions: live.map((x) => ({ id: x.id, createdAt: isoOrNull(x.created_at)!, lastSeenAt: isoOrNull(x.last_seen_at)!, ip: x.ip, userAgent: x.user_agent, aal: x.aal })),
+        };
+      },
+    );
+
+    // The first link expired or was lost: a new one (72 hours), the older links void; 409 once a password is set.
+    app.post(
+      '/api/v1/admin/users/:id/invitation',
+      { schema: { params: Type.Object({ id: Id }), response: { 200: Type.Object({ invitationExpiresAt: Type.String() }) } } },
+      async (req) => {
+        const { user: admin } = await requireAdmin(s, req);
+        return { invitationExpiresAt: isoOrNull(await resendInvitation(s, req.params.id, admin.name))! };
+      },
+    );
 
     app.post(
       '/api/v1/admin/users',
