@@ -55,7 +55,7 @@ describe.each(databases)('100 000 users through `mamori user import` ($name)', (
     for (const i of [40, 99_980]) {
       const u = file.user(i);
       const c = server.client();
-      expect((await c.post('/api/v1/sign-in', { email: u.email, password: u.password })).body).toEqual({ status: 'mfa_required', methods: ['totp'] });
+      expect((await c.post('/api/v1/sign-in', { email: u.email, password: u.password })).body).toEqual({ status: 'mfa_required', methods: ['totp'], preferred: 'totp' });
       expect((await c.post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(u.totp!, server.clock.now()) })).status).toBe(200);
     }
     const staff = await server.services.groups.of((await server.services.users.findByEmail(file.user(70).email))!.id);

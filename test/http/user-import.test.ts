@@ -178,7 +178,7 @@ describe.each(databases)('user import and export ($name)', ({ name, skip }) => {
 
     const c = server.client();
     const first = await c.post('/api/v1/sign-in', { email: 'ops-admin@example.com', password: 'a team password' });
-    expect(first.body).toEqual({ status: 'mfa_required', methods: ['totp'] });
+    expect(first.body).toEqual({ status: 'mfa_required', methods: ['totp'], preferred: 'totp' });
     expect((await c.post('/api/v1/sign-in/mfa', { method: 'totp', code: '000000' === appCode(base32Encode(sha1), server.clock.now()) ? '111111' : '000000' })).status).toBe(401);
     const done = await c.post<{ status: string; session: { aal: number; amr: string[] } }>('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(base32Encode(sha1), server.clock.now()) });
     expect(done.status, done.text).toBe(200);

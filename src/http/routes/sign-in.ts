@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyReply } from 'fastify';
 import {
   passwordlessOptions,
+  resendEmailCode,
   secondFactorChallenge,
   signInPasswordless,
   signInWithEmailCode,
@@ -33,6 +34,10 @@ const StepAnswer = Type.Object({
   methods: Type.Optional(Type.Array(Type.String())),
   /** With `email_code_sent`: the code completes a recovery after its cooling-off (the old MFA devices go). */
   recovery: Type.Optional(Type.Boolean()),
+  /** With `email_code_sent`: until when the code can be used (its own lifetime or the pending sign-in's, whichever ends first). */
+  expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  /** With `mfa_required`: the method of the device the user used last, for the second step to open with. */
+  preferred: Type.Optional(Type.String()),
   /** With `mfa_required`: the MFA step may remember this browser for this many days (`rememberBrowser: true`). */
   rememberBrowserDays: Type.Optional(Type.Integer()),
   /**
@@ -58,10 +63,14 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
   async function answer(reply: FastifyReply, r: SignInResult) {
     if (r.status === 'email_code_sent' || r.status === 'mfa_required') {
       setSignInCookie(reply, r.signInToken, secure);
-      if (r.status === 'email_code_sent' && r.recovery) return { status: r.status, recovery: true };
-      if (r.status !== 'mfa_required') return { status: r.status };
+      if (r.status === 'email_code_sent') return { status: r.status, expiresAt: new Date(r.expiresAt).toISOString(), ...(r.recovery ? { recovery: true } : {}) };
       if (r.forgetRememberCookie) clearRememberCookie(reply, secure);
-      return { status: r.status, methods: r.methods, ...(r.rememberBrowserDays === undefined ? {} : { rememberBrowserDays: r.rememberBrowserDays }) };
+      return {
+        status: r.status,
+        methods: r.methods,
+        ...(r.preferred === undefined ? {} : { preferred: r.preferred }),
+        ...(r.rememberBrowserDays === undefined ? {} : { rememberBrowserDays: r.rememberBrowserDays }),
+      };
     }
     clearSignInCookie(reply, secure);
     setSessionCookie(reply, r.sessionToken, sessionCookie);
@@ -107,6 +116,11 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
       async (req, reply) =>
         answer(reply, await signInWithEmailCode(s, readCookie(req, SIGN_IN_COOKIE), req.body.code, callerOf(req))),
+    );
+
+    // Another code for the same pending sign-in (the mail was lost or late); the earlier one is void.
+    app.post('/api/v1/sign-in/email-code/resend', { schema: { body: Type.Optional(Empty), response: { 200: StepAnswer } } }, async (req, reply) =>
+      answer(reply, await resendEmailCode(s, readCookie(req, SIGN_IN_COOKIE), callerOf(req))),
     );
 
     app.post('/api/v1/sign-in/mfa', { schema: { body: mfaStepBody(s.methods.factors.all), response: { 200: StepAnswer } } }, async (req, reply) => {

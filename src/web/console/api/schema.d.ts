@@ -153,6 +153,9 @@ export interface paths {
                             status: "signed_in" | "email_code_sent" | "mfa_required" | "mfa_setup_required" | "password_change_required";
                             methods?: string[];
                             recovery?: boolean;
+                            /** Format: date-time */
+                            expiresAt?: string;
+                            preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
                             session?: {
@@ -217,6 +220,74 @@ export interface paths {
                             status: "signed_in" | "email_code_sent" | "mfa_required" | "mfa_setup_required" | "password_change_required";
                             methods?: string[];
                             recovery?: boolean;
+                            /** Format: date-time */
+                            expiresAt?: string;
+                            preferred?: string;
+                            rememberBrowserDays?: number;
+                            rememberedUntil?: string | null;
+                            session?: {
+                                user: {
+                                    id: string;
+                                    email: string;
+                                    name: string;
+                                    role: string;
+                                };
+                                aal: number;
+                                amr: string[];
+                                acr: string;
+                                signedInAt: string;
+                                mfaVerifiedAt: string | null;
+                                expiresAt: string;
+                                mfaSetupRequired: boolean;
+                                passwordChangeRequired: boolean;
+                                mfaSetupDeadline: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sign-in/email-code/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            status: "signed_in" | "email_code_sent" | "mfa_required" | "mfa_setup_required" | "password_change_required";
+                            methods?: string[];
+                            recovery?: boolean;
+                            /** Format: date-time */
+                            expiresAt?: string;
+                            preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
                             session?: {
@@ -308,6 +379,9 @@ export interface paths {
                             status: "signed_in" | "email_code_sent" | "mfa_required" | "mfa_setup_required" | "password_change_required";
                             methods?: string[];
                             recovery?: boolean;
+                            /** Format: date-time */
+                            expiresAt?: string;
+                            preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
                             session?: {
@@ -500,6 +574,9 @@ export interface paths {
                             status: "signed_in" | "email_code_sent" | "mfa_required" | "mfa_setup_required" | "password_change_required";
                             methods?: string[];
                             recovery?: boolean;
+                            /** Format: date-time */
+                            expiresAt?: string;
+                            preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
                             session?: {
