@@ -1,5 +1,4 @@
 import cookie from '@fastify/cookie';
-import helmet from 'helmet';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -22,6 +21,7 @@ import { oidcProviderRoutes, oidcRoutes } from './routes/oidc.js';
 import { oidcClientRoutes } from './routes/oidc-clients.js';
 import { auditRoutes } from './routes/audit.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { applySecurityHeaders, planSecurityHeaders } from './security-headers.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -71,8 +71,8 @@ function isNoBody(req: FastifyRequest): boolean {
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
 export async function buildApp(s: Services) {
-  // Built once: @fastify/helmet re-creates this middleware (and re-parses the CSP) per request.
-  const securityHeaders = helmet({
+  // Worked out once (security-headers.ts): the same headers for every answer.
+  const securityHeaders = planSecurityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -101,7 +101,10 @@ export async function buildApp(s: Services) {
     routerOptions: { maxParamLength: 200 },
     // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.
     // Errors Fastify raises before routing (bad URL, oversize parameter) carry the same headers.
-    frameworkErrors: (err, req, reply) => securityHeaders(req.raw, reply.raw, () => void sendProblem(reply, toProblem(err))),
+    frameworkErrors: (err, _req, reply) => {
+      applySecurityHeaders(reply.raw, securityHeaders);
+      void sendProblem(reply, toProblem(err));
+    },
     ajv: {
       // The contract refuses unknown fields and wrong types instead of silently fixing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
@@ -142,18 +145,16 @@ export async function buildApp(s: Services) {
   // by design, and its pages carry their own CSP.
   app.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.config.foreign) return done();
-    securityHeaders(req.raw, reply.raw, (err?: unknown) => {
-      if (err) return done(err as Error);
-      if (STATE_CHANGING.has(req.method)) {
-        const origin = req.headers.origin;
-        if ((origin !== undefined && origin !== s.config.publicUrl) || req.headers['sec-fetch-site'] === 'cross-site') {
-          void sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
-          return;
-        }
+    applySecurityHeaders(reply.raw, securityHeaders);
+    if (STATE_CHANGING.has(req.method)) {
+      const origin = req.headers.origin;
+      if ((origin !== undefined && origin !== s.config.publicUrl) || req.headers['sec-fetch-site'] === 'cross-site') {
+        void sendProblem(reply, new MamoriError('forbidden_origin', 'The request came from another site'));
+        return;
       }
-      if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
-      done();
-    });
+    }
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    done();
   });
   // The contract refuses unknown input: on a route that takes no body, a body is unknown fields.
   // Attached only to the routes it concerns (state-changing, no body schema), not run for every GET.
