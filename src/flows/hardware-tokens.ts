@@ -9,6 +9,11 @@ export interface ImportResult {
   skipped: Array<{ serial: string; reason: string }>;
 }
 
+/** The key (hex) and passphrase of an encrypted file as the importer takes them; empty means none. */
+export function pskcKeys(hex: string | undefined, password: string | undefined): { psk?: Buffer; password?: string } {
+  return { ...(hex ? { psk: Buffer.from(hex, 'hex') } : {}), ...(password ? { password } : {}) };
+}
+
 /**
  * Imports a vendor's PSKC file into the token inventory. The file is checked whole first (MACs,
  * decryption): one bad key package refuses the whole file. Serials already in the inventory are

@@ -1,16 +1,16 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { credentialReport } from '../../flows/credential-report.js';
 import { listDevices, removeAllDevices, removeDevice } from '../../flows/devices.js';
 import { adminFacts, resendInvitation, userSessions, type AdminFacts } from '../../flows/admin-users.js';
 import { DEVICE_LIMIT } from '../../store/devices.js';
-import { importHardwareTokens, listHardwareTokens } from '../../flows/hardware-tokens.js';
+import { importHardwareTokens, listHardwareTokens, pskcKeys } from '../../flows/hardware-tokens.js';
 import { createUser, forcePasswordChange, inviteUser, localeFrom, unlockUser, updateUser } from '../../flows/users.js';
 import { fail } from '../../errors.js';
 import { adminActionsOf, notifyAdminAction } from '../../flows/notify.js';
 import type { Services } from '../../services.js';
 import type { User } from '../../store/schema.js';
 import { callerOf, requireAdmin } from '../auth.js';
-import { AdminUserSchema, DeviceListSchema, Download, Email, GroupedUserSchema, Id, Name, NoContent, Nullable, Password, Role, UserSchema } from './schemas.js';
+import { AdminUserSchema, DeviceListSchema, Download, Email, GroupedUserSchema, Id, Name, NoContent, Nullable, Password, PskcKeyHex, PskcPassword, Role, UserSchema } from './schemas.js';
 import { userView } from './views.js';
 import { changeGroups } from '../../flows/user-groups.js';
 import { exportUsers } from '../../flows/user-export.js';
@@ -26,6 +26,16 @@ const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toIS
 
 /** Two-person rule (MAMORI_ADMIN_APPROVALS=2): the act waits for a second administrator. */
 const Waiting = Type.Object({ approval: ApprovalSchema }, { description: 'Waits for a second administrator' });
+
+/** The console's PSKC upload: the XML document as text, with the key (hex) or passphrase of an encrypted file. */
+const PskcUpload = Type.Object(
+  {
+    pskc: Type.String({ minLength: 1, description: 'The PSKC document (RFC 6030), as XML text' }),
+    key: Type.Optional(PskcKeyHex),
+    passphrase: Type.Optional(PskcPassword),
+  },
+  { additionalProperties: false },
+);
 
 const HardwareTokenSchema = Type.Object({
   serial: Type.String(),
@@ -269,6 +279,10 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
             'mamori-pskc-key': Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{2}){16,32}$' })),
             'mamori-pskc-password': Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
           }),
+          // Beside the raw XML (Content-Type: application/pskc+xml, keys in the headers above): the
+          // file and its key or passphrase as JSON, as the console sends them. A header carries
+          // Latin-1 at most; a passphrase in JSON may be in any script.
+          body: { content: { 'application/json': { schema: PskcUpload } } },
           response: {
             200: Type.Object({
               imported: Type.Integer(),
@@ -280,16 +294,16 @@ export function adminRoutes(s: Services): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const { user: admin } = await requireAdmin(s, req);
-        if (!Buffer.isBuffer(req.body)) fail('unsupported_media_type', 'Send the PSKC file with Content-Type: application/pskc+xml');
         const psk = req.headers['mamori-pskc-key'];
         const password = req.headers['mamori-pskc-password'];
-        return importHardwareTokens(
-          s,
-          req.body,
-          { ...(psk ? { psk: Buffer.from(psk, 'hex') } : {}), ...(password ? { password } : {}) },
-          `admin:${admin.id}`,
-          callerOf(req),
-        );
+        if (req.body !== null && typeof req.body === 'object' && !Buffer.isBuffer(req.body)) {
+          // Validated against PskcUpload: the only body that is neither raw nor refused.
+          const upload = req.body as Static<typeof PskcUpload>;
+          if (psk || password) fail('validation_failed', 'Give the key or passphrase in the JSON body or in a header, not both');
+          return importHardwareTokens(s, upload.pskc, pskcKeys(upload.key, upload.passphrase), `admin:${admin.id}`, callerOf(req));
+        }
+        if (!Buffer.isBuffer(req.body)) fail('unsupported_media_type', 'Send the PSKC file with Content-Type: application/pskc+xml');
+        return importHardwareTokens(s, req.body, pskcKeys(psk, password), `admin:${admin.id}`, callerOf(req));
       },
     );
 

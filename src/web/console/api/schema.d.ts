@@ -155,6 +155,7 @@ export interface paths {
                             recovery?: boolean;
                             /** Format: date-time */
                             expiresAt?: string;
+                            expiresIn?: number;
                             preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
@@ -222,6 +223,7 @@ export interface paths {
                             recovery?: boolean;
                             /** Format: date-time */
                             expiresAt?: string;
+                            expiresIn?: number;
                             preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
@@ -287,6 +289,7 @@ export interface paths {
                             recovery?: boolean;
                             /** Format: date-time */
                             expiresAt?: string;
+                            expiresIn?: number;
                             preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
@@ -381,6 +384,7 @@ export interface paths {
                             recovery?: boolean;
                             /** Format: date-time */
                             expiresAt?: string;
+                            expiresIn?: number;
                             preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
@@ -576,6 +580,7 @@ export interface paths {
                             recovery?: boolean;
                             /** Format: date-time */
                             expiresAt?: string;
+                            expiresIn?: number;
                             preferred?: string;
                             rememberBrowserDays?: number;
                             rememberedUntil?: string | null;
@@ -2744,7 +2749,16 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The PSKC document (RFC 6030), as XML text */
+                        pskc: string;
+                        key?: string;
+                        passphrase?: string;
+                    };
+                };
+            };
             responses: {
                 /** @description Default Response */
                 200: {
