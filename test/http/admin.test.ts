@@ -63,7 +63,7 @@ describe('administration (role admin + aal 2)', () => {
     expect(mail).toBeDefined();
     // Back to password + emailed code, ready to assign a new device.
     const again = await server.client().post('/api/v1/sign-in', { email: 'lost@example.com', password: STRONG_PASSWORD });
-    expect(again.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String) });
+    expect(again.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number) });
   });
 
   it('serves the credential report as CSV, one row a user', async () => {

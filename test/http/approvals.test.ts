@@ -65,7 +65,7 @@ for (const { name, skip } of databases) {
     async function enrolled(email: string, role: 'admin' | 'user' = 'user', devices = 1): Promise<Person2FA> {
       const user = await createTestUser(server, email, { role });
       const c = server.client();
-      expect((await c.post('/api/v1/sign-in', { email, password: STRONG_PASSWORD })).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String) });
+      expect((await c.post('/api/v1/sign-in', { email, password: STRONG_PASSWORD })).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number) });
       expect((await c.post('/api/v1/sign-in/email-code', { code: await smtp.lastCode(email) })).status).toBe(200);
       let first = { id: '', secret: '' };
       for (let i = 0; i < devices; i++) {

@@ -36,7 +36,7 @@ async function advance(server: TestServer, seconds: number): Promise<void> {
 async function signInWithoutDevice(server: TestServer, email: string): Promise<{ c: Client; answer: StepAnswer }> {
   const c = server.client();
   const first = await c.post('/api/v1/sign-in', { email, password: STRONG_PASSWORD });
-  expect(first.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String) });
+  expect(first.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number) });
   const second = await c.post<StepAnswer>('/api/v1/sign-in/email-code', { code: await server.lastCode(email) });
   expect(second.status, second.text).toBe(200);
   return { c, answer: second.body };

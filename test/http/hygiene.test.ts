@@ -445,7 +445,7 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
 
     const same = await c.post('/api/v1/sign-in', body, { origin: server.config.publicUrl, 'sec-fetch-site': 'same-origin' });
     expect(same.status, same.text).toBe(200);
-    expect(same.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String) });
+    expect(same.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number) });
     // A GET is not state-changing: no origin check.
     expect((await c.get('/healthz', { origin: 'https://evil.example' })).status).toBe(200);
   });

@@ -149,7 +149,7 @@ for (const { name, skip } of databases) {
 
       await advance(61);
       const late = await passwordStep(email);
-      expect(late.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), recovery: true });
+      expect(late.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true });
       // The next sign-in sends the "ended" mail when housekeeping has not yet.
       const ended = await smtp.waitFor(email, isEnded);
       expect(ended.text).toMatch(CANCEL);
@@ -240,7 +240,7 @@ for (const { name, skip } of databases) {
         await new Promise((r) => setTimeout(r, 200));
         expect(smtp.to(email).filter(isEnded)).toHaveLength(1);
         // The sign-in that follows does not send it again.
-        expect((await passwordStep(email)).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), recovery: true });
+        expect((await passwordStep(email)).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true });
         expect(smtp.to(email).filter(isEnded)).toHaveLength(1);
       } finally {
         if (second !== server) await second.close();

@@ -23,27 +23,35 @@ describe('the emailed sign-in code: deadline and resend', () => {
   it('answers when the code stops working: the pending sign-in ends before the code does', async () => {
     await createTestUser(server, 'deadline@example.com');
     const before = server.clock.now();
-    const r = await server.client().post<{ status: string; expiresAt: string }>('/api/v1/sign-in', { email: 'deadline@example.com', password: STRONG_PASSWORD });
+    const r = await server.client().post<{ status: string; expiresAt: string; expiresIn: number }>('/api/v1/sign-in', { email: 'deadline@example.com', password: STRONG_PASSWORD });
     expect(r.status, r.text).toBe(200);
     expect(r.body.status).toBe('email_code_sent');
     const at = Date.parse(r.body.expiresAt);
     expect(SIGN_IN_TTL_MS).toBeLessThan(EMAIL_CODE_TTL_MS);
     expect(at).toBeGreaterThanOrEqual(before + SIGN_IN_TTL_MS);
     expect(at).toBeLessThanOrEqual(server.clock.now() + SIGN_IN_TTL_MS);
+    // The same in seconds from now, for a browser whose clock is off (here the server's runs ahead).
+    server.clock.advance(3_600_000);
+    const ahead = await server.client().post<{ expiresAt: string; expiresIn: number }>('/api/v1/sign-in', { email: 'deadline@example.com', password: STRONG_PASSWORD });
+    expect(ahead.body.expiresIn).toBeGreaterThan(SIGN_IN_TTL_MS / 1000 - 5);
+    expect(ahead.body.expiresIn).toBeLessThanOrEqual(SIGN_IN_TTL_MS / 1000);
+    expect(Date.parse(ahead.body.expiresAt) - Date.now()).toBeGreaterThan(3_600_000);
   });
 
   it('mails a new code in the same sign-in; the old code is void and the deadline stays', async () => {
     const email = 'resend@example.com';
     const user = await createTestUser(server, email);
     const c = server.client();
-    const first = await c.post<{ expiresAt: string }>('/api/v1/sign-in', { email, password: STRONG_PASSWORD });
+    const first = await c.post<{ expiresAt: string; expiresIn: number }>('/api/v1/sign-in', { email, password: STRONG_PASSWORD });
     const oldCode = await server.lastCode(email);
     const cookie = c.cookies.get('mamori_signin');
     server.clock.advance(60_000);
 
-    const again = await c.post<{ status: string; expiresAt: string; recovery?: boolean }>('/api/v1/sign-in/email-code/resend', {});
+    const again = await c.post<{ status: string; expiresAt: string; expiresIn: number; recovery?: boolean }>('/api/v1/sign-in/email-code/resend', {});
     expect(again.status, again.text).toBe(200);
-    expect(again.body).toEqual({ status: 'email_code_sent', expiresAt: first.body.expiresAt });
+    expect(again.body).toEqual({ status: 'email_code_sent', expiresAt: first.body.expiresAt, expiresIn: expect.any(Number) });
+    expect(first.body.expiresIn - again.body.expiresIn).toBeGreaterThanOrEqual(59);
+    expect(first.body.expiresIn - again.body.expiresIn).toBeLessThanOrEqual(61);
     expect(c.cookies.get('mamori_signin')).toBe(cookie);
     expect(await codesTo(email)).toBe(2);
     const newCode = await server.lastCode(email);

@@ -17,7 +17,7 @@ describe.each(databases)('sign-in with password and emailed code ($name)', ({ na
     const c = server.client();
     const r1 = await c.post('/api/v1/sign-in', { email: 'Alice@Example.com', password: STRONG_PASSWORD });
     expect(r1.status).toBe(200);
-    expect(r1.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String) });
+    expect(r1.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number) });
     const signinCookie = r1.headers.getSetCookie().find((x) => x.startsWith('mamori_signin='))!;
     expect(signinCookie).toMatch(/HttpOnly/i);
     expect(signinCookie).toMatch(/SameSite=Strict/i);

@@ -47,7 +47,7 @@ describe.each(databases)('password throttling ($name)', ({ name, skip }) => {
     server.clock.advance(1_500);
     const ok = await attempt('tess@example.com', STRONG_PASSWORD);
     expect(ok.status, ok.text).toBe(200);
-    expect(ok.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String) });
+    expect(ok.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number) });
     const mails = (await server.outbox()).filter((m) => m.to === 'tess@example.com');
     expect(mails.map((m) => m.kind)).toContain('sign_in_after_failures');
 

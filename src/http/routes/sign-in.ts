@@ -36,6 +36,8 @@ const StepAnswer = Type.Object({
   recovery: Type.Optional(Type.Boolean()),
   /** With `email_code_sent`: until when the code can be used (its own lifetime or the pending sign-in's, whichever ends first). */
   expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  /** With `email_code_sent`: the same as seconds from now, for a browser whose clock is off. */
+  expiresIn: Type.Optional(Type.Integer({ minimum: 0 })),
   /** With `mfa_required`: the method of the device the user used last, for the second step to open with. */
   preferred: Type.Optional(Type.String()),
   /** With `mfa_required`: the MFA step may remember this browser for this many days (`rememberBrowser: true`). */
@@ -63,7 +65,10 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
   async function answer(reply: FastifyReply, r: SignInResult) {
     if (r.status === 'email_code_sent' || r.status === 'mfa_required') {
       setSignInCookie(reply, r.signInToken, secure);
-      if (r.status === 'email_code_sent') return { status: r.status, expiresAt: new Date(r.expiresAt).toISOString(), ...(r.recovery ? { recovery: true } : {}) };
+      if (r.status === 'email_code_sent') {
+        const expiresIn = Math.max(0, Math.ceil((r.expiresAt - s.clock.now()) / 1000));
+        return { status: r.status, expiresAt: new Date(r.expiresAt).toISOString(), expiresIn, ...(r.recovery ? { recovery: true } : {}) };
+      }
       if (r.forgetRememberCookie) clearRememberCookie(reply, secure);
       return {
         status: r.status,
