@@ -138,7 +138,9 @@ export async function buildApp(s: Services) {
       info: { title: 'Mamori', version: '1', description: 'Sign-in and multi-factor authentication' },
     },
   });
-  await app.register(cookie);
+  // Cookies are parsed when a route reads one (cookies.ts readCookie), not for every request:
+  // /healthz, /metrics, the console's files and the OpenID Connect routes never look.
+  await app.register(cookie, { hook: false });
   // One synchronous hook for every request (each hook is a step on the hot path): the security
   // headers, then the cross-site check of state-changing requests. The OpenID Connect library's
   // routes (`foreign`) keep their own headers and checks: its token endpoint is called cross-site

@@ -33,6 +33,8 @@ export function clearSignInCookie(reply: FastifyReply, secure: boolean): void {
 }
 
 export function readCookie(req: FastifyRequest, name: string): string | undefined {
+  // Parsed on first use and kept on the request (@fastify/cookie runs with `hook: false`).
+  req.cookies ??= req.headers.cookie ? req.server.parseCookie(req.headers.cookie) : {};
   const v = req.cookies[name];
   return v && v.length <= 256 ? v : undefined;
 }

@@ -199,11 +199,11 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
       for (const [k, texts] of bodies) expect(texts.size, k).toBe(1);
       // The right password right after: the very same answer.
       expect(ghost.after.status).toBe(real.after.status);
-      // The wait counts down from the burst's last failure, so the two runs may be a second apart;
-      // apart from that count the answer is the very same bytes.
+      // The wait counts down from the burst's last failure, so the two runs may be a second or two
+      // apart on a loaded machine; apart from that count the answer is the very same bytes.
       const withoutWait = (text: string) => text.replace(/"retryAfter":\d+/, '"retryAfter":N');
       expect(withoutWait(ghost.after.text)).toBe(withoutWait(real.after.text));
-      expect(Math.abs(Number(ghost.after.headers.get('retry-after')) - Number(real.after.headers.get('retry-after')))).toBeLessThanOrEqual(1);
+      expect(Math.abs(Number(ghost.after.headers.get('retry-after')) - Number(real.after.headers.get('retry-after')))).toBeLessThanOrEqual(2);
     });
   });
 
