@@ -29,6 +29,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * The histogram's child for one route and status, made once: prom-client checks and hashes
+   * the label values at every `observe(labels, …)`, on the path of every request. There are only
+   * as many children as routes × methods × statuses (unmatched URLs share one route label).
+   */
+  private readonly durationChildren = new Map<string, ReturnType<Histogram<'method' | 'route' | 'status'>['labels']>>();
+
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let child = this.durationChildren.get(key);
+    if (child === undefined) {
+      child = this.httpDuration.labels({ method, route, status: String(status) });
+      this.durationChildren.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'mamori_' });
   }

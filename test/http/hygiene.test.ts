@@ -365,6 +365,8 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.text).toContain('# TYPE mamori_sign_ins_total counter');
+    // The latency histogram counts each answer under its route and status (the /healthz above).
+    expect(metrics.text).toMatch(/mamori_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} [1-9]/);
     const doc = await c.get<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('/openapi.json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\.1\./);
