@@ -16,8 +16,9 @@ import approvals from '../screens/admin/approvals/messages.json';
 import clients from '../screens/admin/clients/messages.json';
 import tokens from '../screens/admin/tokens/messages.json';
 import audit from '../screens/admin/audit/messages.json';
+import auditDetail from '../screens/admin/audit/detail/messages.json';
 
-export const CATALOGS = [common, problems, events, signIn, setup, recover, consent, security, assign, admin, adminUsers, approvals, clients, tokens, audit] as const;
+export const CATALOGS = [common, problems, events, signIn, setup, recover, consent, security, assign, admin, adminUsers, approvals, clients, tokens, audit, auditDetail] as const;
 
 type Keys<C> = C extends { en: infer E } ? keyof E : never;
 /** A key some catalog holds: `t('nope')` does not compile. */
