@@ -32,6 +32,26 @@ function methodsFor(types: ReadonlySet<string>, all: readonly Factor[], hasRecov
   return methods;
 }
 
+/** The method that proves a device of this type (`hardware_totp` → `totp`), from the factors' descriptions. */
+function methodOf(type: string, all: readonly Factor[]): string | null {
+  if (type === 'totp' || type === 'hardware_totp') return 'totp';
+  if (type === 'webauthn') return 'webauthn';
+  return all.find((f) => Object.hasOwn(f.deviceLabels ?? {}, type) || f.assignments.some((a) => a.deviceType === type))?.id ?? null;
+}
+
+type Device = { type: string; lastUsedAt: string | null; createdAt?: string };
+
+/** The method of the device used last: the step opens with it, as the sign-in does. */
+function lastUsed(devices: readonly Device[] | null, all: readonly Factor[]): string | null {
+  let best: { at: number; method: string } | null = null;
+  for (const d of devices ?? []) {
+    const at = Date.parse(d.lastUsedAt ?? d.createdAt ?? '');
+    const method = methodOf(d.type, all);
+    if (method && !Number.isNaN(at) && (!best || at > best.at)) best = { at, method };
+  }
+  return best?.method ?? null;
+}
+
 /** Asks for a second factor; resolves true once the session has a fresh one. */
 export async function stepUp(opts: StepUpOptions = {}): Promise<boolean> {
   const [devices, described, recovery] = await Promise.all([
@@ -55,7 +75,7 @@ export async function stepUp(opts: StepUpOptions = {}): Promise<boolean> {
       ) : (
         <SecondFactor
           methods={methods}
-          first={opts.keyOnly ? 'webauthn' : null}
+          first={opts.keyOnly ? 'webauthn' : lastUsed(devices, described?.factors ?? [])}
           intro={opts.intro ?? t('stepUp.intro')}
           webauthnOptions={() => call(client.POST('/api/v1/me/step-up/webauthn-options', { body: {} }))}
           describedOptions={(id) => callFactorRoute(`/api/v1/me/step-up/${encodeURIComponent(id)}-options`, {})}
