@@ -33,6 +33,8 @@ export function AccountMenu({ name, email, isAdmin, onSignOut }: { name: string;
     <div class="account" ref={box}>
       <button ref={button} type="button" class="btn btn-small account-button" aria-expanded={open} aria-controls={menuId} onClick={() => setOpen(!open)}>
         <span class="account-name">{name || email}</span>
+        {/* The name alone may be a common one; the email says which account (and its words come first, as seen). */}
+        {name && <span class="visually-hidden"> {email}</span>}
         <span aria-hidden="true">▾</span>
       </button>
       {open && (
