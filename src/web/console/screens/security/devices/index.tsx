@@ -44,7 +44,7 @@ export function DevicesPanel({ loaded }: { loaded: Loaded<DeviceList> }) {
       label: t('mfa.col.type'),
       cell: (d) => (
         <>
-          {deviceTypeLabel(d.type)}
+          <span>{deviceTypeLabel(d.type)}</span>
           {d.serial && <span class="sub">{t('mfa.serialValue', { serial: d.serial })}</span>}
         </>
       ),
