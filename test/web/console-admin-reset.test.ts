@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
-import { button, heading, openConsole, passwordStep } from '../helpers/console.js';
+import { heading, openConsole, passwordStep } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
@@ -38,8 +38,14 @@ describe.skipIf(browserSkipReason !== null)('console: deactivate all MFA devices
     await page.getByRole('link', { name: t['nav.admin']!, exact: true }).click();
     await heading(tab, 'admin.title').waitFor();
     await page.getByRole('button', { name: t['admin.deactivateNamed']!.replace('{email}', 'mika@example.com'), exact: true }).click();
-    page.once('dialog', (d) => void d.accept());
-    await button(tab, 'admin.deactivateAll').click();
+    // The list's dialog offers her two devices, and all of them at once; that asks once more.
+    const choose = page.getByRole('dialog', { name: t['admin.deactivateTitle']! });
+    await choose.getByRole('radio', { name: /^Phone/ }).waitFor();
+    await choose.getByRole('button', { name: t['admin.deactivateAll']!, exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: t['admin.deactivateAll']! });
+    await confirm.getByText(t['admin.deactivateAllConfirm']!.replace('{email}', 'mika@example.com').replace('{n}', '2'), { exact: true }).waitFor();
+    await confirm.getByRole('button', { name: t['admin.deactivateAll']!, exact: true }).click();
+    await choose.waitFor({ state: 'detached' });
     await page.getByText(t['admin.deactivatedAll']!.replace('{email}', 'mika@example.com')).first().waitFor();
     const user = (await server.services.users.findByEmail('mika@example.com'))!;
     expect(await server.services.devices.listActive(user.id)).toHaveLength(0);
