@@ -47,7 +47,7 @@ export async function expectPhoneFit(page: Page, where: string): Promise<void> {
     const broken: string[] = [];
     const visible = (el: Element) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
     // A label, button or cell whose text has lines of a single character: 管/理 wrapped per glyph.
-    for (const el of document.querySelectorAll('button, a.btn, th, td, label, h1, h2, legend, .badge')) {
+    for (const el of document.querySelectorAll('button, a, th, td, label, h1, h2, legend, p, li, .badge')) {
       if (!visible(el)) continue;
       const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
       for (let n = walker.nextNode(); n; n = walker.nextNode()) {
