@@ -39,6 +39,18 @@ export interface SecondFactorProps {
   readExtra?: (data: FormData) => Record<string, unknown>;
 }
 
+/** A refused code is emptied (and focused) for the next try; other fields keep what was typed. */
+async function clearCodesOnError(form: HTMLFormElement, run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await run();
+  } catch (err) {
+    const codes = form.querySelectorAll<HTMLInputElement>('input[autocomplete="one-time-code"], input[name="code"]');
+    for (const c of codes) c.value = '';
+    codes[0]?.focus();
+    throw err;
+  }
+}
+
 /** The order a second step offers its methods in: `first`, then codes, described factors, keys, recovery codes. */
 export function orderMethods(methods: readonly string[], first?: string | null): string[] {
   const rank = (m: string) => (m === first ? 0 : m === 'totp' ? 1 : !OWN.has(m) ? 2 : m === 'webauthn' ? 3 : 4);
@@ -55,7 +67,7 @@ export function SecondFactor({ methods, first, submit, webauthnOptions, describe
   let body: preact.ComponentChildren;
   if (mode === 'totp' || mode === 'recovery_code') {
     body = (
-      <Form key={mode} submitLabel={t('common.verify')} onSubmit={(data) => submit(withExtra(data, { method: mode, code: text(data, 'code') }))}>
+      <Form key={mode} submitLabel={t('common.verify')} onSubmit={(data, form) => clearCodesOnError(form, () => submit(withExtra(data, { method: mode, code: text(data, 'code') })))}>
         {mode === 'totp' ? (
           <CodeField label={t('mfa.code')} digits={[6, 8]} hint={t('mfa.codeHint')} autoFocus />
         ) : (
@@ -100,11 +112,13 @@ function DescribedProof({ id, submit, options, extra, readExtra }: { id: string;
   return (
     <Form
       submitLabel={t('common.verify')}
-      onSubmit={async (data) => {
-        const body: ProofBody = { method: id };
-        for (const f of proof) body[f.name] = f.kind === 'webauthn' ? await getAssertion(await options?.(id)) : text(data, f.name);
-        await submit(readExtra ? { ...body, ...readExtra(data) } : body);
-      }}
+      onSubmit={(data, form) =>
+        clearCodesOnError(form, async () => {
+          const body: ProofBody = { method: id };
+          for (const f of proof) body[f.name] = f.kind === 'webauthn' ? await getAssertion(await options?.(id)) : text(data, f.name);
+          await submit(readExtra ? { ...body, ...readExtra(data) } : body);
+        })
+      }
     >
       {proof.map((f, i) =>
         f.kind === 'webauthn' ? (
