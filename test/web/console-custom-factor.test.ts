@@ -14,10 +14,10 @@ import { fixedCodeFactor } from '../fixtures/factors/fixed-code.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
 import { button, heading, openConsole, passwordStep, type Lang } from '../helpers/console.js';
 import { createTestUser, startServer, type TestServer } from '../helpers/server.js';
+import { expectAccessible } from '../helpers/axe.js';
 
 const skipReason = browserSkipReason;
 if (skipReason) process.stderr.write(`[console-custom-factor] skipped: ${skipReason}\n`);
-
 
 /** What the fixed-code factor says about itself (test/fixtures/factors/fixed-code.ts), per language. */
 const FIXED = {
@@ -59,21 +59,27 @@ describe.skipIf(skipReason !== null)('web console with a factor it has never hea
       await button(tab, 'common.verify').click();
       await heading(tab, 'security.title').waitFor();
 
-      // The wizard offers the built-in kinds and the described one, with its label and description.
-      await button(tab, 'mfa.assign').first().click();
+      // The wizard: the name first, then the built-in kinds and the described one, with its label and description.
+      await button(tab, 'mfa.assign').click();
       const dialog = page.getByRole('dialog');
-      await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.passkey']!}`) }).waitFor();
-      await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.app']!}`) }).waitFor();
-      await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.hardware']!}`) }).waitFor();
-      await dialog.getByText(fixed.description, { exact: true }).waitFor();
       await dialog.getByLabel(t['mfa.deviceName']!).fill('Test code');
-      await dialog.getByRole('radio', { name: new RegExp(`^${fixed.label}`) }).check();
+      await button(tab, 'common.next').click();
+      await dialog.getByRole('radio', { name: t['assign.passkey']!, exact: true }).waitFor();
+      await dialog.getByRole('radio', { name: t['assign.app']!, exact: true }).waitFor();
+      await dialog.getByRole('radio', { name: t['assign.hardware']!, exact: true }).waitFor();
+      const described = dialog.getByRole('radio', { name: fixed.label, exact: true });
+      await dialog.getByText(fixed.description, { exact: true }).waitFor();
+      expect(await described.getAttribute('aria-describedby')).toBe(await dialog.getByText(fixed.description, { exact: true }).getAttribute('id'));
+      await described.check();
       await button(tab, 'common.next').click();
 
-      // Step 2, drawn from the assignment's fields.
+      // Its set-up step, drawn from the assignment's fields.
       await page.getByRole('heading', { name: t['assign.genericTitle']!.replace('{method}', fixed.label), level: 2, exact: true }).waitFor();
+      await dialog.getByText(fixed.description, { exact: true }).waitFor();
       const field = dialog.getByLabel(fixed.field, { exact: true });
       expect(await field.getAttribute('autocomplete')).toBe('one-time-code');
+      expect(await field.evaluate((el) => el === document.activeElement)).toBe(true);
+      await expectAccessible(page, `described assignment step (${lang})`);
       await field.fill(code);
       await button(tab, 'assign.add').click();
 
@@ -88,6 +94,9 @@ describe.skipIf(skipReason !== null)('web console with a factor it has never hea
       await page.getByRole('rowheader', { name: 'Test code', exact: true }).waitFor();
       await page.getByRole('cell', { name: fixed.label, exact: true }).waitFor();
       expect(await page.getByText(t['security.noMfaTitle']!).count()).toBe(0);
+      // Recent activity names the described type and the device, at once.
+      const activity = page.getByRole('region', { name: t['activity.title']!, exact: true });
+      await activity.getByRole('cell', { name: `${fixed.label} Test code` }).first().waitFor();
 
       // Sign out; sign in with the password and the fixed code, through the generic second step.
       await button(tab, 'nav.signOut').first().click();
