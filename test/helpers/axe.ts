@@ -44,5 +44,7 @@ export async function screenshot(page: Page, name: string, lang: string): Promis
   if (process.env.MAMORI_SCREENSHOTS !== '1') return;
   mkdirSync(SHOTS, { recursive: true });
   const width = page.viewportSize()?.width ?? 0;
-  await page.screenshot({ path: path.join(SHOTS, `${name}-${lang}-${width}.png`), fullPage: true, animations: 'disabled' });
+  // With a modal dialog open, the screen as it is seen: a full-page capture leaves the page below the first screen unshaded behind the dialog.
+  const modal = (await page.locator('dialog[open]').count()) > 0;
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${lang}-${width}.png`), fullPage: !modal, animations: 'disabled' });
 }
