@@ -73,10 +73,22 @@ describe.skipIf(browserSkipReason !== null)('console: Administration → Users (
       // Unlock from the list: the row says so at once.
       await page.getByRole('button', { name: fill(t['admin.unlockNamed']!, { email: `dan.${tag}@example.com` }), exact: true }).click();
       const unlock = page.getByRole('dialog', { name: t['admin.unlockTitle']! });
+      await unlock.getByText(fill(t['admin.unlockConfirm']!, { email: `dan.${tag}@example.com` }), { exact: true }).waitFor();
+      await expectAccessible(page, `unlock dialog (${tag})`);
       await unlock.getByRole('button', { name: t['admin.unlock']!, exact: true }).click();
       await page.getByText(fill(t['admin.unlocked']!, { email: `dan.${tag}@example.com` }), { exact: true }).waitFor();
       await rowOf(tab, `dan.${tag}@example.com`).getByText(t['admin.status.locked']!, { exact: true }).waitFor({ state: 'detached' });
       expect((await server.services.regulator.lockedUsers()).has((await server.services.users.findByEmail(`dan.${tag}@example.com`))!.id)).toBe(false);
+
+      // Deactivate from the list: the user's devices to choose from; Escape closes, focus goes back.
+      const deactivate = page.getByRole('button', { name: fill(t['admin.deactivateNamed']!, { email: ann }), exact: true });
+      await deactivate.click();
+      const choose = page.getByRole('dialog', { name: t['admin.deactivateTitle']! });
+      await choose.getByRole('radio', { name: /^Phone/ }).waitFor();
+      await expectAccessible(page, `deactivate dialog (${tag})`);
+      await page.keyboard.press('Escape');
+      await choose.waitFor({ state: 'detached' });
+      await expect.poll(() => deactivate.evaluate((el) => el === document.activeElement)).toBe(true);
 
       // Add user, invited by email (the default): the invitation arrives, the row says "Invited".
       const add = page.getByRole('button', { name: t['admin.addUser']!, exact: true });
