@@ -139,6 +139,15 @@ describe.skipIf(browserSkipReason !== null)('console: Administration → Users (
       expect(csv.split('\n')[0]).toMatch(/^email,/);
       expect(csv).toContain(`cy.${tag}@example.com`);
       await page.getByText(t['admin.reportSaved']!, { exact: true }).waitFor();
+
+      // The two-person rule is off here: no Approvals tab, and its address says why it is empty.
+      const tabs = page.getByRole('navigation', { name: t['admin.title']!, exact: true });
+      expect(await tabs.getByRole('link', { name: t['admin.approvals']! }).count()).toBe(0);
+      await page.goto(`${server.config.publicUrl}/console/#/admin/approvals`);
+      await page.getByText(t['admin.approvalsOff']!, { exact: true }).waitFor();
+      await page.getByText(t['admin.approvalsNone']!, { exact: true }).waitFor();
+      await tabs.getByRole('link', { name: t['admin.approvals']!, exact: true }).waitFor();
+      await expectAccessible(page, `approvals while the rule is off (${tag})`);
       expect(tab.problems).toEqual([]);
     } finally {
       await tab.context.close();
