@@ -128,12 +128,14 @@ describe.skipIf(browserSkipReason !== null)('Security credentials: an authentica
       expect(await code1.getAttribute('autocomplete')).toBe('one-time-code');
       const now = server.clock.now();
       await code1.fill(appCode(secret, now));
-      await code2.fill(appCode(secret, now));
-      await button(tab, 'assign.add').click();
-      await wizard.getByRole('alert').getByText(t['mfa.codesEqual']!, { exact: true }).waitFor();
       await code2.fill(appCode(secret, now, 1));
       await check('assign: codes');
       await screenshot(page, 'assign-codes', lang);
+      await code2.fill(appCode(secret, now));
+      await button(tab, 'assign.add').click();
+      await wizard.getByRole('alert').getByText(t['mfa.codesEqual']!, { exact: true }).waitFor();
+      await check('assign: the same code twice');
+      await code2.fill(appCode(secret, now, 1));
       await button(tab, 'assign.add').click();
 
       // The recovery codes, once: no way out before "I have saved these".

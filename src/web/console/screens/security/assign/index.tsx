@@ -43,7 +43,11 @@ function StepBody({ children }: { children: ComponentChildren }) {
     const first = el?.querySelector<HTMLElement>('input:not([type=hidden]):not([type=radio]):not([type=checkbox]), input[type=radio]:checked, select, textarea');
     (first ?? el?.closest('dialog')?.querySelector<HTMLElement>('.dialog-title'))?.focus();
   }, []);
-  return <div ref={ref}>{children}</div>;
+  return (
+    <div class="wizard-step" ref={ref}>
+      {children}
+    </div>
+  );
 }
 
 function setupTitle(kind: Kind | undefined): string {
