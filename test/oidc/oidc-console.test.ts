@@ -52,32 +52,38 @@ describe.skipIf(browserSkipReason !== null)('OpenID Connect in the console', () 
     it(`${lang}: an administrator adds an application, sees its secret once, and deletes it`, async () => {
       const tab = await signInAdmin(lang, `admin-${lang}@example.com`);
       const { page, t } = tab;
+      await page.getByRole('link', { name: t['admin.clients']!, exact: true }).click();
       await page.getByRole('heading', { name: t['admin.clients']!, level: 2 }).waitFor();
       const name = lang === 'en' ? 'Grafana' : '請求コンソール';
-      await page.getByLabel(t['admin.clientName']!, { exact: true }).first().fill(name);
-      await page.getByLabel(t['admin.clientRedirectUris']!).first().fill('https://grafana.example.com/login/generic_oauth\nhttps://grafana.example.com/cb2');
-      await page.getByLabel(t['admin.clientLevel']!).selectOption('urn:mamori:aal2');
-      await page.getByLabel(t['admin.clientGroups']!).first().fill('ops, sre');
       await button(tab, 'admin.clientCreate').click();
-      await page.getByText(t['admin.clientCreated']!).waitFor();
-      const secret = (await page.locator('code.secret').textContent())!;
+      const dialog = page.getByRole('dialog', { name: t['admin.clientCreate']! });
+      await dialog.getByLabel(t['admin.clientName']!, { exact: true }).fill(name);
+      await dialog.getByLabel(t['admin.clientRedirectUris']!, { exact: true }).fill('https://grafana.example.com/login/generic_oauth\nhttps://grafana.example.com/cb2');
+      await dialog.getByLabel(t['admin.clientLevel']!).selectOption('urn:mamori:aal2');
+      await dialog.getByLabel(t['admin.clientGroups']!).fill('ops, sre');
+      await dialog.getByRole('button', { name: t['admin.clientAdd']!, exact: true }).click();
+      const made = page.getByRole('dialog', { name: t['admin.clientCreated']! });
+      const secret = (await made.locator('code.secret').textContent())!;
       expect(secret.length).toBeGreaterThanOrEqual(43);
       const [client] = (await server.services.oidcClients.list()).filter((c) => c.name === name);
       expect(client).toBeDefined();
       expect(JSON.parse(client!.redirect_uris)).toEqual(['https://grafana.example.com/login/generic_oauth', 'https://grafana.example.com/cb2']);
       expect(client!.min_acr).toBe('urn:mamori:aal2');
       expect(JSON.parse(client!.allowed_groups)).toEqual(['ops', 'sre']);
+      await made.getByText(client!.id, { exact: true }).waitFor();
+      await made.getByRole('button', { name: t['common.done']!, exact: true }).click();
       const rows = () => page.getByRole('table', { name: t['admin.clientsList']! }).getByRole('row').filter({ hasText: name });
       const row = rows();
       await row.getByText(t['admin.clientLevel.aal2']!).waitFor();
       // The secret is not in the list, and not there after a reload.
+      expect(await page.content()).not.toContain(secret);
       await page.reload();
       await heading(tab, 'admin.title').waitFor();
       await rows().waitFor();
       expect(await page.content()).not.toContain(secret);
 
-      page.once('dialog', (d) => void d.accept());
       await page.getByRole('button', { name: t['admin.clientDeleteNamed']!.replace('{name}', name), exact: true }).click();
+      await page.getByRole('dialog', { name: t['admin.clientDeleteTitle']!.replace('{name}', name) }).getByRole('button', { name: t['admin.clientDelete']!, exact: true }).click();
       await rows().waitFor({ state: 'detached' });
       expect(await server.services.oidcClients.find(client!.id)).toBeUndefined();
       expect(tab.problems).toEqual([]);
