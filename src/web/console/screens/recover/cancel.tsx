@@ -7,12 +7,12 @@ import { changed, session } from '../../store';
 import { Alert } from '../../ui/alert';
 import { ActionButton } from '../../ui/button';
 import { Page } from '../../ui/page';
-import { linkRefusal } from './link-error';
+import { linkRefusal, useLinkToken } from './link-error';
 
 export function RecoverCancelPage() {
   const [done, setDone] = useState(false);
-  const token = linkTokens.cancel;
-  if (done) {
+  const token = useLinkToken('cancel');
+  if (done && !token) {
     const signedIn = session.value !== null;
     return (
       <Page narrow title={t('recoverCancel.title')}>

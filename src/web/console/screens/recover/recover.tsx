@@ -7,12 +7,12 @@ import { linkTokens } from '../../router';
 import { Alert } from '../../ui/alert';
 import { ActionButton } from '../../ui/button';
 import { Page } from '../../ui/page';
-import { linkRefusal } from './link-error';
+import { linkRefusal, useLinkToken } from './link-error';
 
 export function RecoverPage() {
   const [until, setUntil] = useState<string | null>(null);
-  const token = linkTokens.recover;
-  if (until !== null) {
+  const token = useLinkToken('recover');
+  if (until !== null && !token) {
     return (
       <Page narrow title={t('recover.title')}>
         <Alert kind="success">{t('recover.started', { time: fmtDate(until) })}</Alert>

@@ -9,6 +9,7 @@ import { Alert } from '../../ui/alert';
 import { Field } from '../../ui/field';
 import { Form } from '../../ui/form';
 import { Page } from '../../ui/page';
+import { useLinkToken } from '../recover/link-error';
 import { startOver } from '../sign-in/state';
 
 async function accept(data: FormData): Promise<void> {
@@ -30,7 +31,7 @@ async function accept(data: FormData): Promise<void> {
 }
 
 export function InvitePage() {
-  if (!linkTokens.invite) {
+  if (!useLinkToken('invite')) {
     return (
       <Page narrow title={t('invite.title')}>
         <Alert kind="error">{t('invite.missing')}</Alert>
