@@ -1,4 +1,5 @@
 // Rename, resynchronize and remove one MFA device, each in a dialog opened from its row.
+import { useState } from 'preact/hooks';
 import { call, client } from '../../../api/client';
 import { t } from '../../../i18n';
 import { changed } from '../../../store';
@@ -12,21 +13,29 @@ import { readTwoCodes, TwoCodes } from './two-codes';
 
 const at = (device: Device) => ({ params: { path: { id: device.id } } });
 
+/** What is typed stays in state: the dialog draws again (the language switched) without putting the old name back. */
+function RenameForm({ device, close }: { device: Device; close: () => void }) {
+  const [name, setName] = useState(device.name);
+  return (
+    <Form
+      submitLabel={t('common.save')}
+      secondary={<CancelButton onClick={close} />}
+      onSubmit={async (data) => {
+        await call(client.PATCH('/api/v1/me/mfa-devices/{id}', { ...at(device), body: { name: text(data, 'name') } }));
+        close();
+        announce(t('mfa.renamed'));
+        changed();
+      }}
+    >
+      <Field label={t('mfa.deviceName')} name="name" value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} maxLength={100} autoComplete="off" />
+    </Form>
+  );
+}
+
 export function renameDevice(device: Device): void {
   void showDialog((close) => (
     <Dialog title={t('mfa.renameTitle')} onClose={() => close()}>
-      <Form
-        submitLabel={t('common.save')}
-        secondary={<CancelButton onClick={() => close()} />}
-        onSubmit={async (data) => {
-          await call(client.PATCH('/api/v1/me/mfa-devices/{id}', { ...at(device), body: { name: text(data, 'name') } }));
-          close();
-          announce(t('mfa.renamed'));
-          changed();
-        }}
-      >
-        <Field label={t('mfa.deviceName')} name="name" value={device.name} maxLength={100} autoComplete="off" />
-      </Form>
+      <RenameForm device={device} close={() => close()} />
     </Dialog>
   ));
 }
