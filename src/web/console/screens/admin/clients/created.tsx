@@ -47,8 +47,12 @@ function Value({ term, value, copyLabel, secret = false }: { term: string; value
 
 export function Created({ made, onDone }: { made: NewClient; onDone: () => void }) {
   const top = useRef<HTMLDivElement>(null);
-  // The form that had focus is gone: the news (and the warning) is read first.
-  useEffect(() => top.current?.focus(), []);
+  // The form that had focus is gone: the news (and the warning) is read first, from the top of
+  // the dialog (which kept the long form's scroll position).
+  useEffect(() => {
+    top.current?.focus({ preventScroll: true });
+    top.current?.closest('dialog')?.scrollTo(0, 0);
+  }, []);
   return (
     <div class="created" ref={top} tabIndex={-1}>
       {made.clientSecret !== undefined ? (

@@ -53,6 +53,9 @@ const columns = (): readonly Column<OidcClient>[] => [
       <>
         {c.name}
         <code class="sub client-id">{c.clientId}</code>
+        <span class="sub client-added">
+          {t('admin.clientAddedOn', { at: fmtDate(c.createdAt) })}
+        </span>
       </>
     ),
   },
@@ -71,7 +74,6 @@ const columns = (): readonly Column<OidcClient>[] => [
       </ul>
     ),
   },
-  { label: t('admin.clientCreatedAt'), cell: (c) => <time class="date" dateTime={c.createdAt}>{fmtDate(c.createdAt)}</time> },
   {
     label: t('admin.col.actions'),
     actions: true,

@@ -11,6 +11,8 @@ export type Who = (userId: string) => string;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z$/;
 const ACTOR_FIELDS = new Set(['requestedBy', 'approvedBy']);
 const CODE_FIELDS = new Set(['reason', 'purpose', 'by', 'via']);
+/** Lists the server writes as one string, separated by spaces. */
+const LIST_FIELDS = new Set(['redirectUris', 'deviceIds', 'recoveryIds', 'scopes']);
 
 /** The actor of an event ("admin:<id>", "cli:root", "setup"…) in words; null for the user's own act. */
 export function actorLabel(actor: string | null, who: Who): string {
@@ -64,6 +66,7 @@ export function valueText(field: string, value: unknown, who: Who): string {
   if (ISO.test(value)) return fmtDate(value);
   if (ACTOR_FIELDS.has(field)) return actorLabel(value, who);
   if (CODE_FIELDS.has(field)) return code(value);
+  if (LIST_FIELDS.has(field)) return value.split(' ').join(', ');
   if (field === 'method') return methodLabel(value);
   if (field === 'amr') return value.split(' ').map((m) => (AMR_WORDS[m] ? t(AMR_WORDS[m]) : m)).join(', ');
   if (field === 'type' || field === 'types') return value.split(' ').map(deviceType).join(', ');
