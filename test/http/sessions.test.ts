@@ -16,6 +16,7 @@ interface SessionRow {
   ip: string | null;
   userAgent: string | null;
   aal: number;
+  amr: string[];
 }
 
 function expectProblem(r: Answer, status: number, code: string) {
@@ -75,7 +76,9 @@ describe.each(databases)('sessions ($name)', ({ name, skip }) => {
     expect(listed).toHaveLength(2);
     expect(listed.filter((x) => x.current)).toHaveLength(1);
     for (const x of listed) {
-      expect(x).toMatchObject({ aal: 1, ip: '127.0.0.1' });
+      // How each session was proved, for every session, not only the current one (an emailed code
+      // is not a second factor, so it adds nothing to the password's `pwd`).
+      expect(x).toMatchObject({ aal: 1, ip: '127.0.0.1', amr: ['pwd'] });
       expect(Number.isNaN(Date.parse(x.createdAt))).toBe(false);
       expect(Number.isNaN(Date.parse(x.lastSeenAt))).toBe(false);
     }

@@ -40,6 +40,8 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
                   ip: Type.Union([Type.String(), Type.Null()]),
                   userAgent: Type.Union([Type.String(), Type.Null()]),
                   aal: Type.Integer(),
+                  /** How the session was proved (RFC 8176), so every session can say it, not only the current one. */
+                  amr: Type.Array(Type.String()),
                 }),
               ),
             }),
@@ -58,6 +60,7 @@ export function meRoutes(s: Services): FastifyPluginAsyncTypebox {
             ip: x.ip,
             userAgent: x.user_agent,
             aal: x.aal,
+            amr: JSON.parse(x.amr) as string[],
           })),
         };
       },

@@ -965,6 +965,7 @@ export interface paths {
                                 ip: string | null;
                                 userAgent: string | null;
                                 aal: number;
+                                amr: string[];
                             }[];
                         };
                     };

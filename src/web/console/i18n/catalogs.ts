@@ -21,7 +21,7 @@ import auditDetail from '../screens/admin/audit/detail/messages.json';
 export const CATALOGS = [common, problems, events, signIn, setup, recover, consent, security, assign, admin, adminUsers, approvals, clients, tokens, audit, auditDetail] as const;
 
 type Keys<C> = C extends { en: infer E } ? keyof E : never;
-/** A key some catalog holds: `t('nope')` does not compile. */
+/** A key some catalog holds: t() of any other string does not compile. */
 export type MessageKey = Keys<(typeof CATALOGS)[number]> & string;
 
 export const LANGS = ['en', 'ja'] as const;
