@@ -49,7 +49,7 @@ export function SecurityPage() {
       {setupOnly && <p class="muted">{t('security.setupOnlyRest')}</p>}
       {!setupOnly && <RecoveryPanel devices={list} />}
       {!setupOnly && <PasswordPanel email={s.user.email} />}
-      {!setupOnly && <SessionsPanel amr={s.amr} />}
+      {!setupOnly && <SessionsPanel />}
       {!setupOnly && <RememberedPanel />}
       {!setupOnly && <ActivityPanel devices={list} />}
     </Page>

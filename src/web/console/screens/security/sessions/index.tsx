@@ -16,8 +16,8 @@ import { amrWords, shortAgent } from '../words';
 const loadSessions = () => call(client.GET('/api/v1/me/sessions'));
 type Row = Awaited<ReturnType<typeof loadSessions>>['sessions'][number];
 
-/** `amr`: this session's methods (GET /api/v1/session); the others are known by their level only. */
-export function SessionsPanel({ amr }: { amr: readonly string[] }) {
+/** Every session says how it was proved (its `amr`), this one and the others alike. */
+export function SessionsPanel() {
   const { data, error } = useLoad(loadSessions);
   const columns: Column<Row>[] = [
     {
@@ -38,7 +38,7 @@ export function SessionsPanel({ amr }: { amr: readonly string[] }) {
       cell: (x) => (
         <>
           <span>{t(x.aal >= 2 ? 'sessions.aal2' : 'sessions.aal1')}</span>
-          {x.current && x.aal >= 2 && amr.length > 0 && <span class="sub">{amrWords(amr)}</span>}
+          {x.aal >= 2 && x.amr.length > 0 && <span class="sub">{amrWords(x.amr)}</span>}
         </>
       ),
     },
