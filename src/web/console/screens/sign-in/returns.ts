@@ -45,6 +45,13 @@ export function readReturns(): void {
   if (returns.returnTo === null) returns.forward = { rd, aal: returns.level };
 }
 
+// An application sent this tab back while the console was open (only the hash changed, so
+// nothing started again): the new address counts. Read before the page is drawn again, as the
+// router's own listener only queues that.
+window.addEventListener('hashchange', () => {
+  if (/^#\/sign-in\?/.test(location.hash)) readReturns();
+});
+
 /** Forgets every return (the user went elsewhere, or it was followed). */
 export function clearReturns(): void {
   returns.returnTo = null;
