@@ -67,6 +67,12 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
     return codes;
   }
 
+  /** Sign out is in the account menu at the top right, opened by the button that names the user. */
+  async function signOut(tab: Tab, email: string) {
+    await tab.page.getByRole('button', { name: email }).click();
+    await tab.page.locator('.account-menu').getByRole('button', { name: tab.t['nav.signOut']!, exact: true }).click();
+  }
+
   async function expectNothingStored(tab: Tab) {
     const stored = await tab.page.evaluate(() => ({ local: Object.keys(localStorage), session: Object.keys(sessionStorage), url: location.href }));
     expect(stored.session).toEqual([]);
@@ -90,12 +96,13 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await page.getByText(t['security.noMfaTitle']!).waitFor();
       await page.getByText(t['mfa.none']!).waitFor();
       await page.getByText(t['sessions.current']!).first().waitFor();
-      await page.getByRole('cell', { name: t['event.sign_in_succeeded']!, exact: true }).first().waitFor();
+      await page.getByRole('rowheader', { name: t['event.sign_in_succeeded']!, exact: true }).first().waitFor();
 
-      // Assign MFA device → Authenticator app.
+      // Assign MFA device: its name, then the kind (Authenticator app), then the QR code and the two codes.
       await button(tab, 'mfa.assign').first().click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel(t['mfa.deviceName']!).fill('Work phone');
+      await button(tab, 'common.next').click();
       await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.app']!}`) }).check();
       await button(tab, 'common.next').click();
       await heading(tab, 'assign.appTitle', 2).waitFor();
@@ -107,6 +114,7 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await toggle.click();
       const secret = (await dialog.locator('.secret code').textContent())!.replace(/\s+/g, '');
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+      await button(tab, 'common.next').click();
       const now = server.clock.now();
       await dialog.getByLabel(t['mfa.code1']!).fill(appCode(secret, now));
       await dialog.getByLabel(t['mfa.code2']!).fill(appCode(secret, now, 1));
@@ -120,8 +128,8 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       await expectNothingStored(tab);
 
-      // Sign out, then sign in with the password and the app's next code.
-      await button(tab, 'nav.signOut').first().click();
+      // Sign out from the account menu, then sign in with the password and the app's next code.
+      await signOut(tab, 'alice@example.com');
       await page.getByText(t['signOut.done']!).waitFor();
       await passwordStep(tab, 'alice@example.com');
       await heading(tab, 'signIn.mfaTitle').waitFor();
@@ -132,15 +140,17 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await mfaCode.press('Enter');
       await heading(tab, 'security.title').waitFor();
 
-      // Administration at aal 2: users, audit chain, credential report.
-      await page.getByRole('link', { name: t['nav.admin']!, exact: true }).click();
+      // Administration at aal 2, from the account menu: users, credential report, audit chain.
+      await page.getByRole('button', { name: 'alice@example.com' }).click();
+      await page.locator('.account-menu').getByRole('link', { name: t['nav.admin']!, exact: true }).click();
       await heading(tab, 'admin.title').waitFor();
       await page.getByRole('rowheader', { name: /bob@example\.com/ }).waitFor();
-      await button(tab, 'admin.auditVerify').click();
-      await page.getByText(t['admin.auditValid']!.split(' (')[0]!).waitFor();
       const download = page.waitForEvent('download');
       await button(tab, 'admin.reportDownload').click();
       expect((await download).suggestedFilename()).toMatch(/^credential-report-\d{4}-\d{2}-\d{2}\.csv$/);
+      await page.getByRole('link', { name: t['admin.audit']!, exact: true }).click();
+      await button(tab, 'admin.auditVerify').click();
+      await page.getByText(t['admin.auditValid']!.split(' (')[0]!).waitFor();
 
       expect(tab.problems).toEqual([]);
     } finally {
@@ -166,7 +176,8 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await page.getByRole('heading', { name: en['security.title']!, level: 1 }).waitFor();
       await expectNothingStored(tab);
 
-      await page.getByRole('button', { name: en['nav.signOut']!, exact: true }).first().click();
+      await page.getByRole('button', { name: 'bob@example.com' }).click();
+      await page.locator('.account-menu').getByRole('button', { name: en['nav.signOut']!, exact: true }).click();
       await page.getByRole('heading', { name: en['signIn.title']!, level: 1 }).waitFor();
       expect(tab.problems).toEqual([]);
     } finally {
@@ -195,6 +206,7 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await button(tab, 'mfa.assign').first().click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel(t['mfa.deviceName']!).fill('Laptop');
+      await button(tab, 'common.next').click();
       await dialog.getByRole('radio', { name: new RegExp(`^${t['assign.passkey']!}`) }).check();
       await button(tab, 'common.next').click();
       await button(tab, 'assign.createPasskey').click();
@@ -202,7 +214,7 @@ describe.skipIf(skipReason !== null)('web console in Chromium', () => {
       await page.getByRole('rowheader', { name: 'Laptop', exact: true }).waitFor();
       await page.getByRole('cell', { name: t['mfa.type.webauthn']!, exact: true }).waitFor();
 
-      await button(tab, 'nav.signOut').first().click();
+      await signOut(tab, email);
       await button(tab, 'signIn.passkey').click();
       await heading(tab, 'security.title').waitFor();
       expect(tab.problems).toEqual([]);

@@ -6,6 +6,8 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expectAccessible } from '../helpers/axe.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
 import { button, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
@@ -52,12 +54,20 @@ describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', (
     await heading(tab, 'security.title').waitFor();
   }
 
-  for (const lang of ['en', 'ja'] as Lang[]) {
-    it(`${lang}: asks for the link from the MFA step, starts and cancels the recovery, and warns before it completes`, async () => {
-      const email = `console-lost-${lang}@example.com`;
+  /** axe on the screen as it is, and at a phone's width nothing that scrolls sideways. */
+  async function check(page: Page, width: number, where: string) {
+    await expectAccessible(page, `${where} at ${width} px`);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), where).toBeLessThanOrEqual(width);
+  }
+
+  const combos = (['en', 'ja'] as Lang[]).flatMap((lang) => [1280, 360].map((width) => ({ lang, width })));
+  for (const { lang, width } of combos) {
+    it(`${lang} ${width}px: asks for the link from the MFA step, starts and cancels the recovery, and warns before it completes`, async () => {
+      const email = `console-lost-${lang}-${width}@example.com`;
       const secret = await enrolled(email);
       const owner = await openConsole(browser, origin, lang);
       const tab = await openConsole(browser, origin, lang);
+      if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
       try {
         // The owner is signed in elsewhere (before anything is asked: an MFA sign-in voids a recovery).
         await owner.page.goto(`${origin}/console/#/sign-in`);
@@ -71,16 +81,25 @@ describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', (
         await heading(tab, 'lost.title').waitFor();
         await tab.page.getByText(tab.t['lost.how']!).waitFor();
         expect(await tab.page.getByLabel(tab.t['field.email']!).inputValue()).toBe(email);
+        await check(tab.page, width, 'lost devices');
         await button(tab, 'lost.submit').click();
         await tab.page.getByText(tab.t['lost.sent']!.replace('{email}', email)).waitFor();
+        await check(tab.page, width, 'sign-in after the link was asked for');
 
         // The mailed link: a click starts the 24-hour wait, and the token leaves the address bar.
         const link = tokenIn(await mailed(email, 'lost_devices_link'), /#\/recover\?token=([A-Za-z0-9_-]+)/);
         await tab.page.goto(`${origin}/console/#/recover?token=${link}`);
         await heading(tab, 'recover.title').waitFor();
         expect(tab.page.url()).toMatch(/#\/recover$/);
+        await check(tab.page, width, 'recovery link');
         await button(tab, 'recover.submit').click();
         await tab.page.getByText(tab.t['recover.started']!.split('{time}')[0]!.trim()).waitFor();
+        await check(tab.page, width, 'recovery started');
+        // The link works once.
+        await tab.page.goto(`${origin}/console/#/recover?token=${link}`);
+        await button(tab, 'recover.submit').click();
+        await tab.page.getByRole('alert').getByText(tab.t['recover.invalid']!).waitFor();
+        await check(tab.page, width, 'recovery link used already');
 
         // The owner's Security credentials show it, and Cancel ends it.
         await owner.page.reload();
@@ -104,11 +123,18 @@ describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', (
         await tab.page.goto(`${origin}/console/#/recover/cancel?token=${cancel}`);
         await heading(tab, 'recoverCancel.title').waitFor();
         expect(tab.page.url()).toMatch(/#\/recover-cancel$/);
+        await check(tab.page, width, 'cancel link');
         await button(tab, 'recoverCancel.submit').click();
         await tab.page.getByText(tab.t['recoverCancel.done']!).waitFor();
+        await check(tab.page, width, 'recovery cancelled');
+        // Opened again without its token (a new page load): it says the link is incomplete.
+        await tab.page.goto(`${origin}/healthz`);
+        await tab.page.goto(`${origin}/console/#/recover-cancel`);
+        await tab.page.getByText(tab.t['recover.missing']!).waitFor();
 
         // A third time, left to run its 24 hours: the emailed-code step warns, then the session may only assign a device.
         await tab.page.goto(`${origin}/console/#/lost-devices`);
+        await tab.page.getByLabel(tab.t['field.email']!).fill(email);
         await button(tab, 'lost.submit').click();
         await heading(tab, 'signIn.title').waitFor();
         const third = tokenIn(await mailed(email, 'lost_devices_link', 2), /#\/recover\?token=([A-Za-z0-9_-]+)/);
@@ -120,6 +146,7 @@ describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', (
         await passwordStep(tab, email);
         await heading(tab, 'signIn.emailCodeTitle').waitFor();
         await tab.page.getByText(tab.t['signIn.recoveryTitle']!).waitFor();
+        await check(tab.page, width, 'emailed code that completes a recovery');
         await tab.page.getByLabel(tab.t['signIn.emailCode']!).fill(await server.lastCode(email));
         await button(tab, 'common.verify').click();
         await heading(tab, 'security.title').waitFor();

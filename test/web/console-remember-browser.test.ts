@@ -7,7 +7,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
-import { button, heading, openConsole, passwordStep } from '../helpers/console.js';
+import { expectAccessible } from '../helpers/axe.js';
+import { button, heading, openConsole, passwordStep, type Tab } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
@@ -27,6 +28,12 @@ describe.skipIf(browserSkipReason !== null)('console: remember this browser (Chr
     await server?.close();
   });
 
+  /** Sign out is in the account menu at the top right, opened by the button that names the user. */
+  async function signOut(tab: Tab, email: string) {
+    await tab.page.getByRole('button', { name: email }).click();
+    await tab.page.locator('.account-menu').getByRole('button', { name: tab.t['nav.signOut']!, exact: true }).click();
+  }
+
   it.each(['en', 'ja'] as const)('ticks it, signs in again without the code, forgets the browser from Security credentials (%s)', async (lang) => {
     const email = `remember.${lang}@example.com`;
     await createTestUser(server, email);
@@ -43,6 +50,12 @@ describe.skipIf(browserSkipReason !== null)('console: remember this browser (Chr
       const box = tab.page.getByRole('checkbox', { name: label, exact: true });
       expect(await box.isChecked()).toBe(false);
       await box.check();
+      // The tick stays while the user looks at another method and comes back.
+      await button(tab, 'mfa.useRecoveryCode').click();
+      expect(await box.isChecked()).toBe(true);
+      await button(tab, 'mfa.useCode').click();
+      expect(await box.isChecked()).toBe(true);
+      await expectAccessible(tab.page, 'MFA step with Remember this browser');
       server.clock.advance(60_000);
       await tab.page.getByLabel(tab.t['mfa.code']!, { exact: true }).fill(appCode(secret, server.clock.now()));
       await button(tab, 'common.verify').click();
@@ -53,7 +66,7 @@ describe.skipIf(browserSkipReason !== null)('console: remember this browser (Chr
       await forget.waitFor();
 
       // Signed out and in again: no code asked in this browser.
-      await button(tab, 'nav.signOut').first().click();
+      await signOut(tab, email);
       await passwordStep(tab, email);
       await heading(tab, 'security.title').waitFor();
       const session = await tab.page.evaluate(async () => (await fetch('/api/v1/session')).json() as Promise<{ aal: number; amr: string[]; mfaVerifiedAt: string | null }>);
@@ -62,7 +75,7 @@ describe.skipIf(browserSkipReason !== null)('console: remember this browser (Chr
       // Forget it: the list says none, and the next sign-in asks for the code again.
       await forget.click();
       await panel.getByText(tab.t['remembered.none']!, { exact: true }).waitFor();
-      await button(tab, 'nav.signOut').first().click();
+      await signOut(tab, email);
       await passwordStep(tab, email);
       await heading(tab, 'signIn.mfaTitle').waitFor();
       expect(tab.problems).toEqual([]);
