@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible, screenshot } from '../helpers/axe.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
 import { button, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
 import { exchange, registerRp, startAuthorization } from '../helpers/oidc.js';
@@ -91,25 +92,49 @@ describe.skipIf(browserSkipReason !== null)('OpenID Connect in the console', () 
     });
   }
 
-  it('a third-party application: the console asks for consent and Allow returns a code', async () => {
+  it('a third-party application: the console asks for consent in words; Allow returns a code, Deny an error (en, ja; 1280, 360 px)', async () => {
     const rp = await registerRp(server, { thirdParty: true, name: 'Partner portal', redirectUris: [`${appOrigin}/cb`] });
-    const tab = await openConsole(browser, server.config.publicUrl, 'en');
-    const { page, t } = tab;
-    const started = await startAuthorization(rp);
-    await page.goto(started.url.href);
-    // Not signed in: the sign-in screen first, then consent.
-    await passwordStep(tab, 'yui@example.com');
-    await heading(tab, 'signIn.emailCodeTitle').waitFor();
-    await page.getByLabel(t['signIn.emailCode']!).fill(await server.lastCode('yui@example.com'));
-    await button(tab, 'common.verify').click();
-    await heading(tab, 'consent.title').waitFor();
-    await page.getByText(t['consent.lead']!.replace('{client}', 'Partner portal')).waitFor();
-    await page.getByText(t['consent.scope.email']!).waitFor();
-    await button(tab, 'consent.allow').click();
-    await page.waitForURL((u) => u.origin === appOrigin);
-    const claims = (await exchange(rp, started, { kind: 'callback', url: new URL(page.url()) })).claims()!;
-    expect(claims.email).toBe('yui@example.com');
-    expect(tab.problems).toEqual([]);
-    await tab.context.close();
+    for (const lang of ['en', 'ja'] as const) {
+      for (const width of [1280, 360]) {
+        const email = `consent-${lang}-${width}@example.com`;
+        await createTestUser(server, email);
+        const tab = await openConsole(browser, server.config.publicUrl, lang);
+        if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
+        const { page, t } = tab;
+        try {
+          const started = await startAuthorization(rp);
+          await page.goto(started.url.href);
+          // Not signed in: the sign-in screen first, then consent.
+          await passwordStep(tab, email);
+          await heading(tab, 'signIn.emailCodeTitle').waitFor();
+          await page.getByLabel(t['signIn.emailCode']!).fill(await server.lastCode(email));
+          await button(tab, 'common.verify').click();
+          await heading(tab, 'consent.title').waitFor();
+          await page.getByText(t['consent.lead']!.replace('{client}', 'Partner portal')).waitFor();
+          // Each scope in words; `openid` is the sign-in itself (and the provider keeps offline_access out of this request).
+          const scopes = await page.locator('.consent-scopes li').allTextContents();
+          expect(scopes).toEqual(['email', 'profile', 'groups'].map((sc) => t[`consent.scope.${sc}`]!));
+          await expectAccessible(page, `consent ${lang} ${width}`);
+          expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+          await screenshot(page, 'consent', lang);
+          const allow = width === 1280;
+          await button(tab, allow ? 'consent.allow' : 'consent.deny').click();
+          await page.waitForURL((u) => u.origin === appOrigin);
+          if (allow) {
+            const claims = (await exchange(rp, started, { kind: 'callback', url: new URL(page.url()) })).claims()!;
+            expect(claims.email).toBe(email);
+          } else {
+            expect(new URL(page.url()).searchParams.get('error')).toBe('access_denied');
+          }
+          // A request that is gone: the page says so instead of asking.
+          await page.goto(`${server.config.publicUrl}/console/#/consent?uid=gone-${lang}${width}`);
+          await page.getByRole('alert').getByText(t['consent.expired']!).waitFor();
+          await expectAccessible(page, `consent expired ${lang} ${width}`);
+          expect(tab.problems).toEqual([]);
+        } finally {
+          await tab.context.close();
+        }
+      }
+    }
   });
 });
