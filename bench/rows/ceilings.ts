@@ -1,0 +1,152 @@
+/**
+ * The ceilings every other row is set against, measured in the same run on the same machine:
+ * plain node:http (throughput, one-connection latency and the memory of a bare Node server),
+ * the server's own argon2id and recovery-code hashes without HTTP or a database, and the start
+ * of a bare Node process.
+ *
+ * On a machine shared with other work the available CPU drifts by a factor of two within a
+ * minute, so a ceiling taken at the start would be set against rows measured in other weather.
+ * The node:http server therefore stays up for the whole run and is measured again right before
+ * each group of HTTP rows, and argon2id's time is taken again before each group of password rows.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { call } from '../client.js';
+import { runNode, stopChild } from '../harness.js';
+import { latencyRow, median, stats, throughputRow, type Row } from '../measure.js';
+import { memoryMiB, startHello } from '../servers.js';
+import { settings } from '../settings.js';
+import { fmtNumber } from '../table.js';
+import { PasswordHasher } from '../../src/methods/password/hasher.js';
+import { RecoveryCodeHasher } from '../../src/methods/recovery-code/secret-hash.js';
+
+/** The server's hasher lets this many argon2id run at once (src/methods/password/hasher.ts). */
+export const HASHER_GATE = 2;
+const PARALLEL = Math.min(settings.cores, HASHER_GATE);
+
+/** A ceiling as a row shows it: its value in the row's unit, and how it was had. */
+export interface Ceiling {
+  value: number;
+  text: string;
+}
+
+export class Ceilings {
+  /** Every ceiling measurement, in the order taken, for the top of the table. */
+  readonly rows: Row[] = [];
+  /** node:http, one request at a time: the least any request here can take (ms). */
+  floorMs = NaN;
+  /** One argon2id verify at a time (ms): set against the closed-loop password steps. */
+  argon2Ms = NaN;
+  readonly #hasher = new PasswordHasher();
+  #stored: Promise<string> | undefined;
+  #warmed = false;
+
+  private constructor(private readonly hello: { url: string; child: ChildProcess }) {}
+
+  static async start(): Promise<Ceilings> {
+    const c = new Ceilings(await startHello());
+    const samples: number[] = [];
+    let errors = 0;
+    for (let i = 0; i < 400; i++) {
+      const t = performance.now();
+      if ((await call(c.hello.url, 'GET', '/')).status !== 200) errors++;
+      samples.push(performance.now() - t);
+    }
+    const floor = latencyRow('node:http hello, closed loop (floor)', '1 conn, seq.', "the bench's own client: the least any request here can take", samples, errors);
+    c.floorMs = floor.value;
+    c.rows.push(floor);
+    return c;
+  }
+
+  /** node:http throughput now, before the rows named. */
+  async http(before: string): Promise<Ceiling> {
+    const row = await throughputRow(`node:http hello (ceiling), before ${before}`, 'plain http.createServer, own process, same client', { url: `${this.hello.url}/`, expected: 200 });
+    this.rows.push(row);
+    return { value: row.value, text: `node:http ${fmtNumber(row.value)} req/s` };
+  }
+
+  /** min(cores, gate) ÷ one verify's time, now: the password checks per second hashing allows. */
+  async argon2(samples = settings.quick ? 8 : 20): Promise<Ceiling & { ms: number }> {
+    const stored = await (this.#stored ??= this.#hasher.hash('a password of some length'));
+    if (!this.#warmed) await this.#hasher.verify(stored, 'warm-up guess, not the password');
+    this.#warmed = true;
+    const one: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const t = performance.now();
+      await this.#hasher.verify(stored, 'a wrong guess of some length');
+      one.push(performance.now() - t);
+    }
+    const ms = median(one);
+    this.argon2Ms = ms;
+    const value = (PARALLEL * 1000) / ms;
+    return { value, ms, text: `argon2id ${fmtNumber(value)}/s (${PARALLEL} ÷ ${fmtNumber(ms)} ms)` };
+  }
+
+  /** The hashes alone, once: argon2id at the start (a row), behind its gate, and the recovery-code hash. */
+  async hashRows(): Promise<{ recoveryHashMs: number }> {
+    process.stderr.write('bench: argon2id and recovery-code hashes alone…\n');
+    const ceiling = await this.argon2(settings.quick ? 10 : 40);
+    this.rows.push({
+      name: 'argon2id ceiling = min(cores, gate) ÷ one verify',
+      mode: '1 caller',
+      value: ceiling.value,
+      unit: 'verifies/s',
+      p50: ceiling.ms,
+      note: `${PARALLEL} × 1000 ÷ ${fmtNumber(ceiling.ms)} ms (m=19 MiB, t=2, p=1); taken again before each group of password rows`,
+    });
+
+    // The same hasher with more callers than its gate, as the server's sign-in route has.
+    const stored = await this.#stored!;
+    const samples: number[] = [];
+    const started = performance.now();
+    const until = started + (settings.quick ? 1_000 : 3_000);
+    await Promise.all(
+      Array.from({ length: settings.connections }, async () => {
+        while (performance.now() < until) {
+          const t = performance.now();
+          await this.#hasher.verify(stored, 'a wrong guess of some length');
+          samples.push(performance.now() - t);
+        }
+      }),
+    );
+    const s = stats(samples);
+    this.rows.push({
+      name: 'argon2id verify alone, gate of 2',
+      mode: `${settings.connections} callers`,
+      value: samples.length / ((performance.now() - started) / 1000),
+      unit: 'verifies/s',
+      p50: s.p50,
+      p99: s.p99,
+      count: s.count,
+      errors: 0,
+      ceiling: ceiling.text,
+      ceilingValue: ceiling.value,
+      note: "the server's PasswordHasher in the bench process: no HTTP, no database",
+    });
+
+    const recovery = new RecoveryCodeHasher();
+    const code = await recovery.hash('abcdefghij');
+    const rSamples: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const t = performance.now();
+      await recovery.verify(code, 'abcdefghij');
+      rSamples.push(performance.now() - t);
+    }
+    this.rows.push(latencyRow('recovery-code hash verify alone', '1 caller', 'argon2id m=4 MiB, t=1 (secret-hash.ts): the ceiling of the recovery-code row', rSamples, 0));
+    return { recoveryHashMs: median(rSamples) };
+  }
+
+  /** Stops node:http; returns its peak resident memory, a bare Node server's (MiB). */
+  async stop(): Promise<number> {
+    const rss = memoryMiB(this.hello.child, 'VmHWM');
+    await stopChild(this.hello.child);
+    return rss;
+  }
+}
+
+/** A bare `node -e 0` with the same resource-usage preload as the CLI rows: the least a start costs. */
+export async function nodeStart(): Promise<{ wallMs: number; cpuMs: number }> {
+  const runs = [];
+  for (let i = 0; i < settings.cliRuns; i++) runs.push(await runNode(['-e', '0'], { PATH: process.env.PATH ?? '' }));
+  return { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)) };
+}
