@@ -41,6 +41,8 @@ describe.skipIf(browserSkipReason !== null)('console: signing in (Chromium)', ()
 
   async function open(lang: Lang, width: number): Promise<Tab> {
     const tab = await openConsole(browser, origin, lang);
+    // The first page drawn (its redirect done) before the test goes anywhere else.
+    await tab.page.locator('main h1').waitFor();
     if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
     return tab;
   }
