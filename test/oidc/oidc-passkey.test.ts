@@ -75,7 +75,7 @@ describe.skipIf(browserSkipReason !== null).each(databases)('OpenID Connect with
     const seen: string[] = [];
     page.on('response', (r) => seen.push(`${r.status()} ${r.request().method()} ${r.url().replace(server.config.publicUrl, '')}`));
     await page.getByLabel(t['field.password']!, { exact: true }).press('Enter');
-    const codeBox = page.locator('input.code').first();
+    const codeBox = page.getByLabel(t['mfa.code']!, { exact: true });
     await codeBox.waitFor();
     await codeBox.fill(appCode(phone.secret, server.clock.now()));
     await codeBox.press('Enter');
