@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, screenshot } from '../helpers/axe.js';
 import { api, browserSkipReason, createCredential, launchChromium } from '../helpers/browser.js';
-import { button, dict, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
+import { button, heading, openConsole, passwordStep, type Lang, type Tab } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
@@ -341,10 +341,28 @@ describe.skipIf(browserSkipReason !== null)('console: signing in (Chromium)', ()
     }
   });
 
-  it('has the words it looks for in both languages', () => {
-    for (const key of ['signIn.resend', 'signIn.resent', 'signIn.resendWait', 'signIn.emailCodeExpires', 'invite.invalid']) {
-      expect(dict.en[key], key).toBeTruthy();
-      expect(dict.ja[key], key).toBeTruthy();
+  it.each(['en', 'ja'] as const)('%s: a forced password change holds the sign-in on Security credentials, not back at the application', async (lang) => {
+    const email = `forced-${lang}@example.com`;
+    const user = await createTestUser(server, email);
+    await createTestUser(server, `forcer-${lang}@example.com`, { role: 'admin' });
+    const admin = await signIn(server, `forcer-${lang}@example.com`);
+    await assignApp(server.clock, admin);
+    expect((await admin.post(`/api/v1/admin/users/${user.id}/force-password-change`)).status).toBe(204);
+    const tab = await open(lang, 1280);
+    const { page, t } = tab;
+    try {
+      await page.goto(`${origin}/healthz`);
+      await page.goto(`${origin}/console/#/sign-in?rd=${encodeURIComponent(`${origin}/healthz`)}`);
+      await passwordStep(tab, email);
+      await heading(tab, 'signIn.emailCodeTitle').waitFor();
+      await page.getByLabel(t['signIn.emailCode']!).fill(await server.lastCode(email));
+      await button(tab, 'common.verify').click();
+      await heading(tab, 'security.title').waitFor();
+      expect(new URL(page.url()).hash).toBe('#/security');
+      expect((await api(page, 'GET', '/api/v1/session')).body).toMatchObject({ passwordChangeRequired: true });
+      expect(tab.problems).toEqual([]);
+    } finally {
+      await tab.context.close();
     }
   });
 });
