@@ -19,7 +19,7 @@ export const timesOf = (v: number, floor: number): string => `×${(v / floor).to
 
 /** A share for rates (req/s, flows/s…), a multiple for the rest. */
 function ratio(r: Row): string {
-  if (r.ceilingValue === undefined) return '';
+  if (r.ceilingValue === undefined || !Number.isFinite(r.value)) return '';
   return r.unit.endsWith('/s') ? percentOf(r.value, r.ceilingValue) : timesOf(r.value, r.ceilingValue);
 }
 export const verdict = (target: string, met: boolean): string => `${target} — ${met ? 'met' : 'not met'}`;
