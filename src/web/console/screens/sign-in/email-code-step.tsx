@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, client } from '../../api/client';
 import { ApiError } from '../../api/errors';
-import { fmtWait, t } from '../../i18n';
+import { fmtWait, lang, t, type Lang } from '../../i18n';
 import { Alert, ErrorBox } from '../../ui/alert';
 import { CodeField } from '../../ui/field';
 import { Form, text } from '../../ui/form';
@@ -13,6 +13,9 @@ import { signInEmail, startOver, step as current, type Step } from './state';
 
 /** After a resend, how long before another may be asked for: the mail needs a moment to arrive. */
 export const RESEND_WAIT_MS = 30_000;
+
+/** Between two sentences: Japanese sets none after 。 */
+const SENTENCE_GAP: Record<Lang, string> = { en: ' ', ja: '' };
 
 /** The time now, again every second while `on`. */
 function useNow(on: boolean): number {
@@ -102,7 +105,7 @@ export function EmailCodeStep({ step }: { step: Extract<Step, { kind: 'email_cod
               </button>
             }
           >
-            <CodeField label={t('signIn.emailCode')} hint={[t('signIn.emailCodeHint', { email: signInEmail.value }), left === null ? '' : t('signIn.emailCodeExpires', { wait: fmtWait(left / 1000) })].join(' ').trim()} />
+            <CodeField label={t('signIn.emailCode')} hint={[t('signIn.emailCodeHint', { email: signInEmail.value }), left === null ? '' : t('signIn.emailCodeExpires', { wait: fmtWait(left / 1000) })].join(SENTENCE_GAP[lang.value]).trim()} />
           </Form>
           <Resend expiresAt={step.expiresAt} />
         </>
