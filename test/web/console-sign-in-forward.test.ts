@@ -63,6 +63,10 @@ describe.skipIf(browserSkipReason !== null)('console: forward-auth returns (Chro
       const { page, t } = tab;
       try {
         await page.goto(signInAt('2'));
+        await heading(tab, 'signIn.title').waitFor();
+        // Plain http on a host other than localhost is no secure context: no passkeys, so none offered.
+        expect(await page.evaluate(() => typeof PublicKeyCredential)).toBe('undefined');
+        expect(await button(tab, 'signIn.passkey').count()).toBe(0);
         await passwordStep(tab, email);
         await heading(tab, 'signIn.mfaTitle').waitFor();
         server.clock.advance(61_000);
