@@ -35,6 +35,8 @@ export interface StartOptions {
   factors?: readonly FactorModule[];
   /** Reuse another server's database (a second instance). */
   shareWith?: TestServer;
+  /** A clock of the test's own, e.g. one whose base stands still so that only `advance` moves it. */
+  clock?: TestClock;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -55,7 +57,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     ...(databaseUrl ? { MAMORI_DATABASE_URL: databaseUrl } : {}),
     ...opts.env,
   });
-  const clock = opts.shareWith?.clock ?? new TestClock();
+  const clock = opts.shareWith?.clock ?? opts.clock ?? new TestClock();
   const services = await createServices(base, { clock, log: pino({ level: 'silent' }), ...(opts.factors ? { factors: opts.factors } : {}) });
   const setupToken = await ensureSetupToken(services);
   const app = await buildApp(services);
