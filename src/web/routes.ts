@@ -56,12 +56,20 @@ function notFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
  * The console works only at the public URL: passkeys are bound to its origin, the cookies to its
  * host, and the cross-site check refuses any other origin, so a sign-in opened at the listening
  * address (http://127.0.0.1:8080) would fail with "came from another site". Such a request for a
- * page is sent to the same path at the public URL instead. `req.host` and `req.protocol` follow
- * X-Forwarded-* only from MAMORI_TRUSTED_PROXIES.
+ * page is sent to the same path at the public URL instead. Only the host name is compared: a
+ * TLS-terminating proxy may forward neither the scheme nor the port (nginx's `Host $host`), and
+ * comparing those would send such a request to the address it came from, in a loop. `req.host`
+ * follows X-Forwarded-Host only from MAMORI_TRUSTED_PROXIES.
  */
 function atPublicUrl(s: Services, req: FastifyRequest): string | null {
   const pub = new URL(s.config.publicUrl);
-  return `${req.protocol}://${req.host}` === pub.origin ? null : `${pub.origin}${req.url}`;
+  let asked: string;
+  try {
+    asked = new URL(`http://${req.host}`).hostname;
+  } catch {
+    asked = '';
+  }
+  return asked === pub.hostname ? null : `${pub.origin}${req.url}`;
 }
 
 /** The console: a static single-page app under /console/. */
