@@ -6,7 +6,7 @@ import { changed } from '../../../store';
 import { announce } from '../../../ui/announce';
 import { withStepUp } from '../../sign-in/step-up';
 import type { Approval } from '../users/api';
-import { confirmAct } from '../users/confirm';
+import { confirmAct } from '../../../ui/confirm';
 import { approvalText, personLabel } from './words';
 
 const path = (a: Approval) => ({ params: { path: { id: a.id } } });

@@ -10,7 +10,7 @@ import { Table, type Column } from '../../../ui/table';
 import { withStepUp } from '../../sign-in/step-up';
 import { AdminError, AdminLayout } from '../layout';
 import { AddClientDialog } from './add';
-import { ConfirmDialog } from './confirm';
+import { confirmAct } from '../../../ui/confirm';
 import { levelName } from './levels';
 import './clients.css';
 
@@ -27,19 +27,13 @@ function Kind({ c }: { c: OidcClient }) {
 }
 
 async function remove(c: OidcClient): Promise<void> {
-  const ok = await showDialog<boolean>((close) => (
-    <ConfirmDialog
-      title={t('admin.clientDeleteTitle', { name: c.name })}
-      confirmLabel={t('admin.clientDelete')}
-      onCancel={() => close(false)}
-      onConfirm={async () => {
-        await withStepUp(() => call(client.DELETE('/api/v1/admin/oidc-clients/{clientId}', { params: { path: { clientId: c.clientId } } })));
-        close(true);
-      }}
-    >
-      <p>{t('admin.clientDeleteConfirm', { name: c.name })}</p>
-    </ConfirmDialog>
-  ));
+  const ok = await confirmAct({
+    title: t('admin.clientDeleteTitle', { name: c.name }),
+    text: t('admin.clientDeleteConfirm', { name: c.name }),
+    confirmLabel: t('admin.clientDelete'),
+    danger: true,
+    action: () => withStepUp(() => call(client.DELETE('/api/v1/admin/oidc-clients/{clientId}', { params: { path: { clientId: c.clientId } } }))),
+  });
   if (!ok) return;
   changed();
   announce(t('admin.clientDeleted', { name: c.name }));

@@ -7,7 +7,7 @@ import { changed } from '../../../store';
 import { announce } from '../../../ui/announce';
 import { withStepUp } from '../../sign-in/step-up';
 import { adminAct, type AdminDevice, type AdminUser } from './api';
-import { confirmAct } from './confirm';
+import { confirmAct } from '../../../ui/confirm';
 
 type Target = Pick<AdminUser, 'id' | 'email'>;
 const path = (u: Target) => ({ params: { path: { id: u.id } } });

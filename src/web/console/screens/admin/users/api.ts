@@ -39,15 +39,3 @@ export async function adminAct<T>(act: () => Promise<T>, done: string): Promise<
   return answer;
 }
 
-/** Saves text as a file the browser downloads (the credential report). */
-export function saveFile(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}

@@ -5,7 +5,7 @@ import { announce } from '../../../ui/announce';
 import { ActionButton } from '../../../ui/button';
 import { Panel } from '../../../ui/page';
 import { withStepUp } from '../../sign-in/step-up';
-import { saveFile } from './api';
+import { saveFile } from '../../../ui/download';
 
 async function download(): Promise<void> {
   const csv = await withStepUp(() => call(client.GET('/api/v1/admin/credential-report', { parseAs: 'text' })));

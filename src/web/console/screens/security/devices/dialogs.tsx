@@ -8,7 +8,8 @@ import { Dialog, showDialog } from '../../../ui/dialog';
 import { Field } from '../../../ui/field';
 import { Form, text } from '../../../ui/form';
 import { withStepUp } from '../../sign-in/step-up';
-import { CancelButton, confirm, type Device } from '../parts';
+import { CancelButton, type Device } from '../parts';
+import { confirmAct } from '../../../ui/confirm';
 import { readTwoCodes, TwoCodes } from './two-codes';
 
 const at = (device: Device) => ({ params: { path: { id: device.id } } });
@@ -65,7 +66,7 @@ export function resyncDevice(device: Device): void {
 export async function removeDevice(device: Device, count: number): Promise<void> {
   const text = [t('mfa.removeConfirm', { name: device.name })];
   if (count === 1) text.push(t('mfa.removeLast'));
-  const removed = await confirm({
+  const removed = await confirmAct({
     title: t('mfa.removeTitle'),
     text,
     confirmLabel: t('mfa.remove'),

@@ -5,20 +5,10 @@ import { fmtDate, t } from '../../../i18n';
 import { session } from '../../../store';
 import { Alert } from '../../../ui/alert';
 import { useId } from '../../../ui/ids';
+import { saveFile } from '../../../ui/download';
 
 const FILE = 'mamori-recovery-codes.txt';
 
-function saveFile(name: string, body: string): void {
-  const url = URL.createObjectURL(new Blob([body], { type: 'text/plain;charset=utf-8' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 /** An element with text, for the print sheet (outside the app's tree, so built by hand). */
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, ...children: Node[]): HTMLElementTagNameMap[K] {
@@ -62,7 +52,7 @@ export function RecoveryCodes({ codes, onDone }: { codes: readonly string[]; onD
     }
   };
   const download = () => {
-    saveFile(FILE, [t('recovery.fileHeading'), email, new Date().toISOString(), '', ...codes, ''].join('\n'));
+    saveFile(FILE, [t('recovery.fileHeading'), email, new Date().toISOString(), '', ...codes, ''].join('\n'), 'text/plain;charset=utf-8');
     setStatus(t('recovery.downloaded'));
   };
   return (

@@ -1,10 +1,11 @@
-// "Disable bob@example.com?": a question whose answer runs the act from the dialog itself, so a
-// refusal (or the step-up it may need first) is shown where it was asked.
+// "Disable bob@example.com?", "Remove Work phone?", "Delete Grafana?": the one yes/no dialog of
+// the console. The answer runs the act from the dialog itself, so a refusal (or the step-up it
+// may need first) is shown where it was asked.
 import { useState } from 'preact/hooks';
-import { t } from '../../../i18n';
-import { ErrorBox } from '../../../ui/alert';
-import { ActionButton } from '../../../ui/button';
-import { Dialog, showDialog } from '../../../ui/dialog';
+import { t } from '../i18n';
+import { ErrorBox } from './alert';
+import { ActionButton } from './button';
+import { Dialog, showDialog } from './dialog';
 
 export interface ConfirmOptions {
   title: string;
