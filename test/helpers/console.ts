@@ -58,3 +58,14 @@ export async function passwordStep(tab: Tab, email: string, password = STRONG_PA
   await field.fill(password);
   await field.press('Enter'); // the keyboard submits the form
 }
+
+/**
+ * Whether a browser walk runs in `lang` at `width` in this run. By default every flow runs
+ * twice, English at 1280 px and Japanese at 360 px, so each flow meets both languages and both
+ * widths while the suite stays within its time on two cores. MAMORI_CONSOLE_ALL=1 runs all four
+ * combinations, and so does MAMORI_SCREENSHOTS=1, which writes every screen in all four.
+ */
+export function inSuite(lang: Lang, width: number): boolean {
+  if (process.env.MAMORI_CONSOLE_ALL === '1' || process.env.MAMORI_SCREENSHOTS === '1') return true;
+  return (lang === 'en' && width === 1280) || (lang === 'ja' && width === 360);
+}

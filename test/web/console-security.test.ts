@@ -12,19 +12,20 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, screenshot } from '../helpers/axe.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
-import { button, heading, type Lang } from '../helpers/console.js';
+import { button, heading, type Lang, inSuite } from '../helpers/console.js';
 import { appCode } from '../helpers/otp.js';
 import { createTestUser, startServer, type TestServer } from '../helpers/server.js';
 import { expectPhoneFit, focusedText, openAt, panel, signInHere, topDialog, type Width } from './console-security-helpers.js';
 
 if (browserSkipReason) process.stderr.write(`[console-security] skipped: ${browserSkipReason}\n`);
 
-const CASES: [Lang, Width][] = [
+const ALL_CASES: [Lang, Width][] = [
   ['en', 1280],
   ['ja', 1280],
   ['en', 360],
   ['ja', 360],
 ];
+const CASES = ALL_CASES.filter(([lang, width]) => inSuite(lang, width));
 
 describe.skipIf(browserSkipReason !== null)('Security credentials: an authenticator app from assignment to removal (Chromium)', () => {
   let server: TestServer;
