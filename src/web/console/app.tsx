@@ -82,7 +82,11 @@ export function App() {
   const path = route.value.path;
   const target = redirectFor(path);
   useEffect(() => {
-    if (target !== null && target !== path) replace(target);
+    // Decided again from the address as it is now: a hash change that landed after this render
+    // (a link, a return address) must not be overwritten by a redirect meant for the old one.
+    const now = route.value.path;
+    const to = redirectFor(now);
+    if (to !== null && to !== now) replace(to);
   }, [target, path]);
   useEffect(() => {
     if (session.value === null) closeAllDialogs();
