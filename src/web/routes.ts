@@ -61,7 +61,7 @@ function notFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
  * comparing those would send such a request to the address it came from, in a loop. `req.host`
  * follows X-Forwarded-Host only from MAMORI_TRUSTED_PROXIES.
  */
-function atPublicUrl(s: Services, req: FastifyRequest): string | null {
+function atPublicUrl(s: Services, req: FastifyRequest, path: string = req.url): string | null {
   const pub = new URL(s.config.publicUrl);
   let asked: string;
   try {
@@ -69,7 +69,7 @@ function atPublicUrl(s: Services, req: FastifyRequest): string | null {
   } catch {
     asked = '';
   }
-  return asked === pub.hostname ? null : `${pub.origin}${req.url}`;
+  return asked === pub.hostname ? null : `${pub.origin}${path}`;
 }
 
 /** The console: a static single-page app under /console/. */
@@ -79,7 +79,7 @@ export function webRoutes(s: Services): FastifyPluginAsyncTypebox {
     return there ? reply.redirect(there) : sendFile(req, reply, 'index.html');
   };
   return async (app) => {
-    const home = async (req: FastifyRequest, reply: FastifyReply) => reply.redirect(atPublicUrl(s, req) === null ? '/console/' : `${new URL(s.config.publicUrl).origin}/console/`);
+    const home = async (req: FastifyRequest, reply: FastifyReply) => reply.redirect(atPublicUrl(s, req, '/console/') ?? '/console/');
     app.get('/', { schema: { hide: true } }, home);
     app.get('/console', { schema: { hide: true } }, home);
     app.get('/console/', { schema: { hide: true } }, page);
