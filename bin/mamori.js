@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled command line (dist/mamori.mjs, one bundled file: see scripts/build.mjs). In a checkout (src/ beside it) dist/ is built first when
+// Runs the compiled command line (dist/mamori.mjs and the chunks it imports, bundled: see scripts/build.mjs). In a checkout (src/ beside it) dist/ is built first when
 // it is missing or older than src/, so `npm start` and `npx mamori` need no separate build step.
 // MAMORI_BUILD=never runs dist/ as it is (the test suite builds once, then starts many processes).
 import { existsSync } from 'node:fs';

@@ -2,7 +2,7 @@
 // `npm run build`: compiles src/ to dist/ with tsc and copies the console's static files beside
 // the compiled routes. bin/mamori.js calls it when dist/ is missing or older than src/.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,35 +66,70 @@ function buildConsole() {
 }
 
 /**
- * The command line as one file: Node resolves and parses the few hundred modules of dist/ at
- * every start, which costs more than the work of most commands. esbuild (already here for Vite)
- * bundles the compiled code; native addons and optional drivers stay outside, and modules loaded
- * with `import()` are still evaluated only when a command needs them. The console's files sit
- * beside the bundle, where the web routes look for them.
+ * The command line as a few bundled files: Node resolving and parsing the few hundred modules of
+ * dist/ at every start costs more than the work of most commands. esbuild (already here for Vite)
+ * bundles the compiled code into dist/mamori.mjs, which declares the commands, and chunks in
+ * dist/chunks/: every `import()` in src/ starts a chunk, so a command parses only the code it
+ * runs (`user list` never reads Fastify, the OpenID provider or the console's routes). Native
+ * addons and optional drivers stay outside. The web routes find the console's files in
+ * dist/web/static from their chunk.
  */
 function bundleCli() {
   const esbuild = createRequire(import.meta.url).resolve('esbuild/bin/esbuild');
+  const chunks = path.join(dist, CHUNKS);
+  const meta = path.join(dist, '.bundle-meta.json');
   execFileSync(
     esbuild,
     [
       path.join(dist, 'cli/main.js'),
       '--bundle',
+      '--splitting',
       '--platform=node',
       '--format=esm',
       '--target=node20',
-      `--outfile=${path.join(dist, 'mamori.mjs')}`,
+      `--outdir=${dist}`,
+      '--entry-names=mamori',
+      `--chunk-names=${CHUNKS}/[name]-[hash]`,
+      '--out-extension:.js=.mjs',
+      `--metafile=${meta}`,
       '--external:better-sqlite3',
       '--external:@node-rs/argon2',
       '--external:oidc-provider',
       '--external:pg-native',
       '--log-level=warning',
-      // CommonJS dependencies inside an ES module bundle still call require().
+      // CommonJS dependencies inside an ES module bundle still call require(); every chunk gets its own.
       "--banner:js=import { createRequire as __mamoriRequire } from 'node:module'; const require = __mamoriRequire(import.meta.url);",
     ],
     { stdio: 'inherit', cwd: root },
   );
-  rmSync(path.join(dist, 'static'), { recursive: true, force: true });
-  cpSync(path.join(dist, 'web/static'), path.join(dist, 'static'), { recursive: true });
+  const outputs = Object.keys(JSON.parse(readFileSync(meta, 'utf8')).outputs).map((o) => path.resolve(root, o));
+  removeOldChunks(chunks, outputs.filter((o) => path.dirname(o) === chunks));
+}
+
+/** Where the bundle's chunks go, under dist/. */
+const CHUNKS = 'chunks';
+
+/** How long a chunk stays after the build that stopped using it: a server started before may still import it. */
+const OLD_CHUNK_MS = 60 * 60_000;
+
+/**
+ * Chunks are named by their content, so a build leaves the last one's behind. A process started
+ * from that build (a server, or a test's) may import one of them later (the server loads some
+ * code at its first use), so a chunk is removed only an hour after the build that replaced it:
+ * dist/chunks/.written lists the last build's chunks, and a chunk that drops out of it gets its
+ * modification time set to that moment.
+ */
+function removeOldChunks(dir, written) {
+  const list = path.join(dir, '.written');
+  const before = existsSync(list) ? readFileSync(list, 'utf8').split('\n').filter(Boolean) : [];
+  const keep = new Set(written.map((file) => path.basename(file)));
+  const now = new Date();
+  for (const name of before) if (!keep.has(name) && existsSync(path.join(dir, name))) utimesSync(path.join(dir, name), now, now);
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (name !== '.written' && !keep.has(name) && now.getTime() - statSync(file).mtimeMs > OLD_CHUNK_MS) rmSync(file, { force: true });
+  }
+  writeFileSync(list, [...keep].join('\n') + '\n');
 }
 
 export function isFresh(from = newestSource()) {

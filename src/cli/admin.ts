@@ -1,24 +1,20 @@
-import { EVENT_TYPES, exportAudit, parseInstant } from '../flows/audit-export.js';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { credentialReport } from '../flows/credential-report.js';
-import { createUser, forcePasswordChange, unlockUser } from '../flows/users.js';
-import { exportUsers } from '../flows/user-export.js';
-import { changeGroups, type GroupChange } from '../flows/user-groups.js';
-import { ImportRefusedError, importUsers } from '../flows/user-import.js';
-import { GROUP_NAME_RULE } from '../schemas/groups.js';
+import { EVENT_TYPES, parseInstant } from '../flows/audit-export.js';
+import type { GroupChange } from '../flows/user-groups.js';
 import { GROUP_NAME } from '../store/groups.js';
-import { Locale, Name, Password, Role } from '../schemas/fields.js';
-import { migrate, openStore } from '../store/db.js';
 import { RefusedError, UsageError } from './errors.js';
-import { checkEmail, checkOption, cliActor, cliCaller, findUser, readStdin, withServices } from './shared.js';
+
+// Only the commands are declared here. What an action needs (the flows, the schemas, the
+// services and through them the database drivers) is imported when that action runs: with the
+// bundle split into chunks (scripts/build.mjs), a command loads its own code and no other's.
 
 export function registerAdminCommands(program: Command): void {
   program
     .command('migrate')
     .description('bring the database schema up to date')
     .action(async () => {
+      const [{ loadConfig }, { migrate, openStore }] = await Promise.all([import('../config.js'), import('../store/db.js')]);
       const config = loadConfig();
       const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       try {
@@ -42,6 +38,11 @@ export function registerAdminCommands(program: Command): void {
     .addOption(new Option('--password [password]').hideHelp())
     .action(async (opts: { email: string; name?: string; role: string; locale: string; passwordStdin?: boolean; password?: string | boolean }) => {
       if (opts.password !== undefined) throw new UsageError('--password is not accepted (arguments are visible in ps): pipe the password into --password-stdin');
+      const [{ checkEmail, checkOption, cliActor, cliCaller, readStdin, withServices }, { Locale, Name, Password, Role }, { createUser }] = await Promise.all([
+        import('./shared.js'),
+        import('../schemas/fields.js'),
+        import('../flows/users.js'),
+      ]);
       // Everything is checked before the password is read and before the database is opened.
       const input = {
         email: checkEmail(opts.email),
@@ -62,9 +63,24 @@ export function registerAdminCommands(program: Command): void {
     .description('list users')
     .option('--json', 'JSON lines instead of a table')
     .action(async (opts: { json?: boolean }) => {
-      await withServices(async (s) => {
-        const lockedUsers = await s.regulator.lockedUsers();
-        for (const u of await s.users.list()) {
+      // Two tables are read, so the database alone is opened (and brought up to date, as by every
+      // command), with the two repositories wired as in src/services.ts: building all the
+      // services, their mailer, factors, metrics and keys, would be most of this command's time.
+      const [{ loadConfig }, { migrate, openStore }, { UserRepository }, { AttemptRepository }, { Regulator }, { systemClock }] = await Promise.all([
+        import('../config.js'),
+        import('../store/db.js'),
+        import('../store/users.js'),
+        import('../store/attempts.js'),
+        import('../regulation/index.js'),
+        import('../clock.js'),
+      ]);
+      const config = loadConfig();
+      const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        await migrate(store);
+        const regulator = new Regulator(new AttemptRepository(store.db), systemClock, config);
+        const lockedUsers = await regulator.lockedUsers();
+        for (const u of await new UserRepository(store).list()) {
           const locked = lockedUsers.has(u.id);
           if (opts.json) {
             process.stdout.write(JSON.stringify({ id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled === 1, locked }) + '\n');
@@ -72,7 +88,9 @@ export function registerAdminCommands(program: Command): void {
             process.stdout.write(`${u.id}\t${u.email}\t${u.role}${u.disabled ? '\tdisabled' : ''}${locked ? '\tlocked' : ''}\n`);
           }
         }
-      });
+      } finally {
+        await store.close();
+      }
     });
 
   user
@@ -86,6 +104,7 @@ export function registerAdminCommands(program: Command): void {
       } catch {
         throw new RefusedError(`cannot read ${file}`);
       }
+      const [{ cliActor, cliCaller, withServices }, { ImportRefusedError, importUsers }] = await Promise.all([import('./shared.js'), import('../flows/user-import.js')]);
       await withServices(async (s) => {
         try {
           const r = await importUsers(s, input, cliActor(), cliCaller);
@@ -103,6 +122,7 @@ export function registerAdminCommands(program: Command): void {
     .command('export')
     .description('every user as a line of the import format, without password hashes or TOTP seeds')
     .action(async () => {
+      const [{ cliActor, cliCaller, withServices }, { exportUsers }] = await Promise.all([import('./shared.js'), import('../flows/user-export.js')]);
       await withServices(async (s) => {
         const body = await exportUsers(s, cliActor(), cliCaller);
         // Flushed before the process exits, however large and wherever stdout goes.
@@ -118,6 +138,11 @@ export function registerAdminCommands(program: Command): void {
     .option('--add <groups>', 'add these comma-separated groups')
     .option('--remove <groups>', 'remove these comma-separated groups')
     .action(async (opts: { email: string; set?: string; add?: string; remove?: string }) => {
+      const [{ checkEmail, cliActor, cliCaller, findUser, withServices }, { GROUP_NAME_RULE }, { changeGroups }] = await Promise.all([
+        import('./shared.js'),
+        import('../schemas/groups.js'),
+        import('../flows/user-groups.js'),
+      ]);
       const email = checkEmail(opts.email);
       if (opts.set !== undefined && (opts.add !== undefined || opts.remove !== undefined)) throw new UsageError('--set replaces the groups: give it alone, or --add and --remove');
       const names = (value: string, option: string): string[] => {
@@ -142,6 +167,7 @@ export function registerAdminCommands(program: Command): void {
     .description('clear password and MFA lockouts')
     .requiredOption('--email <email>', 'email address')
     .action(async (opts: { email: string }) => {
+      const [{ checkEmail, cliActor, cliCaller, findUser, withServices }, { unlockUser }] = await Promise.all([import('./shared.js'), import('../flows/users.js')]);
       const email = checkEmail(opts.email);
       await withServices(async (s) => {
         const u = await findUser(s, email);
@@ -155,6 +181,7 @@ export function registerAdminCommands(program: Command): void {
     .description('make the user choose a new password at the next sign-in; ends their sessions and open sign-ins')
     .requiredOption('--email <email>', 'email address')
     .action(async (opts: { email: string }) => {
+      const [{ checkEmail, cliActor, cliCaller, findUser, withServices }, { forcePasswordChange }] = await Promise.all([import('./shared.js'), import('../flows/users.js')]);
       const email = checkEmail(opts.email);
       await withServices(async (s) => {
         const u = await findUser(s, email);
@@ -168,6 +195,7 @@ export function registerAdminCommands(program: Command): void {
     .command('verify')
     .description('check the keyed chain of the audit log')
     .action(async () => {
+      const { withServices } = await import('./shared.js');
       await withServices(async (s) => {
         const r = await s.audit.verify();
         if (!r.valid) {
@@ -203,6 +231,7 @@ export function registerAdminCommands(program: Command): void {
       if (opts.type !== undefined && !EVENT_TYPES.test(opts.type)) throw new UsageError('--type must be event types separated by commas');
       const from = time(opts.from, '--from');
       const to = time(opts.to, '--to');
+      const [{ findUser, withServices }, { exportAudit }] = await Promise.all([import('./shared.js'), import('../flows/audit-export.js')]);
       await withServices(async (s) => {
         const user = opts.email === undefined ? undefined : await findUser(s, opts.email);
         await exportAudit(
@@ -219,6 +248,7 @@ export function registerAdminCommands(program: Command): void {
     .command('credentials')
     .description('the credential report as CSV')
     .action(async () => {
+      const [{ withServices }, { credentialReport }] = await Promise.all([import('./shared.js'), import('../flows/credential-report.js')]);
       await withServices(async (s) => {
         process.stdout.write(await credentialReport(s));
       });

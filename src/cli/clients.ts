@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { createClient, deleteClient, listClients } from '../flows/oidc-clients.js';
 import { isAcr } from '../flows/levels.js';
 import { UsageError } from './errors.js';
-import { cliActor, withServices } from './shared.js';
+
+// As in admin.ts: the flows and the services are imported by the action that uses them.
+const load = () => Promise.all([import('./shared.js'), import('../flows/oidc-clients.js')]);
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -24,6 +25,7 @@ export function registerClientCommands(program: Command): void {
     .action(async (opts: { name: string; redirectUri: string[]; postLogoutRedirectUri: string[]; public?: boolean; minAcr?: string; thirdParty?: boolean; group: string[]; json?: boolean }) => {
       if (opts.redirectUri.length === 0) throw new UsageError('--redirect-uri is required (repeat it for more)');
       if (opts.minAcr !== undefined && !isAcr(opts.minAcr)) throw new UsageError('--min-acr must be urn:mamori:aal1, urn:mamori:aal2 or urn:mamori:phr');
+      const [{ cliActor, withServices }, { createClient }] = await load();
       await withServices(async (s) => {
         const r = await createClient(
           s,
@@ -49,6 +51,7 @@ export function registerClientCommands(program: Command): void {
     .description('list the clients')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const [{ withServices }, { listClients }] = await load();
       await withServices(async (s) => {
         const clients = await listClients(s);
         if (opts.json) process.stdout.write(JSON.stringify({ clients }) + '\n');
@@ -61,6 +64,7 @@ export function registerClientCommands(program: Command): void {
     .description('delete a client; its tokens stop working')
     .requiredOption('--client <id>', 'the client id')
     .action(async (opts: { client: string }) => {
+      const [{ cliActor, withServices }, { deleteClient }] = await load();
       await withServices((s) => deleteClient(s, opts.client, cliActor()));
     });
 }

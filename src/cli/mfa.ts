@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { devMasterKeyFile, devPreviousKeysFile, loadConfig } from '../config.js';
-import { listDevices, removeAllDevices, removeDevice } from '../flows/devices.js';
-import { importHardwareTokens } from '../flows/hardware-tokens.js';
-import { rotateSecrets } from '../flows/keys.js';
 import { RefusedError, UsageError } from './errors.js';
-import { Id, PskcKeyHex, PskcPassword } from '../schemas/fields.js';
-import { checkOption, cliActor, cliCaller, findUser, readSecretFile, readStdin, withServices } from './shared.js';
+
+// As in admin.ts: the actions import what they use when they run, so declaring these commands
+// loads neither the flows nor the services.
 
 export function registerMfaCommands(program: Command): void {
   const mfa = program.command('mfa').description("manage users' MFA devices");
@@ -17,6 +14,7 @@ export function registerMfaCommands(program: Command): void {
     .requiredOption('--email <email>', 'email address')
     .option('--json', 'JSON lines')
     .action(async (opts: { email: string; json?: boolean }) => {
+      const [{ findUser, withServices }, { listDevices }] = await Promise.all([import('./shared.js'), import('../flows/devices.js')]);
       await withServices(async (s) => {
         const user = await findUser(s, opts.email);
         for (const d of await listDevices(s, user)) {
@@ -32,6 +30,11 @@ export function registerMfaCommands(program: Command): void {
     .option('--all', 'every device of the user (lost them all): one act, audited once, the user mailed once')
     .action(async (opts: { email: string; device?: string; all?: boolean }) => {
       if ((opts.device === undefined) === (opts.all !== true)) throw new UsageError('give --device ID or --all');
+      const [{ checkOption, cliActor, cliCaller, findUser, withServices }, { Id }, { removeAllDevices, removeDevice }] = await Promise.all([
+        import('./shared.js'),
+        import('../schemas/fields.js'),
+        import('../flows/devices.js'),
+      ]);
       const device = opts.device === undefined ? undefined : checkOption(Id, opts.device, '--device', 'a device id from `mamori mfa list`');
       await withServices(async (s) => {
         const user = await findUser(s, opts.email);
@@ -66,6 +69,7 @@ export function registerMfaCommands(program: Command): void {
       } catch {
         throw new RefusedError(`cannot read ${file}`);
       }
+      const [{ cliActor, cliCaller, withServices }, { importHardwareTokens }] = await Promise.all([import('./shared.js'), import('../flows/hardware-tokens.js')]);
       await withServices(async (s) => {
         const r = await importHardwareTokens(
           s,
@@ -88,6 +92,11 @@ export function registerMfaCommands(program: Command): void {
     .option('--sign-after <seconds>', 'how long the new signing key is published before it signs (verifiers that cache the JWKS learn it first)', '600')
     .action(async (opts: { generate?: boolean; signAfter: string }) => {
       if (!/^\d{1,7}$/.test(opts.signAfter)) throw new UsageError('--sign-after must be a number of seconds');
+      const [{ devMasterKeyFile, devPreviousKeysFile, loadConfig }, { cliActor, withServices }, { rotateSecrets }] = await Promise.all([
+        import('../config.js'),
+        import('./shared.js'),
+        import('../flows/keys.js'),
+      ]);
       if (opts.generate) {
         const config = loadConfig();
         if (process.env.MAMORI_MASTER_KEY) throw new UsageError('--generate rotates the development key file; with MAMORI_MASTER_KEY set, put the new key there and the old one in MAMORI_OLD_MASTER_KEYS');
@@ -123,6 +132,7 @@ async function pskcKeys(opts: PskcKeyOptions): Promise<{ psk?: Buffer; password?
   if (opts.psk !== undefined) throw new UsageError('--psk is not accepted (arguments are visible in ps): use --psk-stdin or --psk-file PATH');
   if (opts.password !== undefined) throw new UsageError('--password is not accepted (arguments are visible in ps): use --password-stdin or --password-file PATH');
   if (opts.pskStdin && opts.passwordStdin) throw new UsageError('--psk-stdin and --password-stdin cannot both read standard input: use a --…-file option for one');
+  const [{ checkOption }, { PskcKeyHex, PskcPassword }] = await Promise.all([import('./shared.js'), import('../schemas/fields.js')]);
   const hex = await readSecret('--psk', opts.pskStdin, opts.pskFile);
   const password = await readSecret('--password', opts.passwordStdin, opts.passwordFile);
   return {
@@ -137,6 +147,7 @@ const sourceOf = (base: string, stdin: boolean | undefined) => (stdin ? `${base}
 /** One secret from `<base>-stdin` or `<base>-file`, or undefined when neither is given. */
 async function readSecret(base: string, stdin: boolean | undefined, file: string | undefined): Promise<string | undefined> {
   if (stdin && file !== undefined) throw new UsageError(`give ${base}-stdin or ${base}-file, not both`);
+  const { readSecretFile, readStdin } = await import('./shared.js');
   if (stdin) return readStdin(`${base}-stdin`);
   if (file !== undefined) return readSecretFile(file, `${base}-file`);
   return undefined;

@@ -5,7 +5,7 @@ import { Value } from 'typebox/value';
 import { loadConfig } from '../config.js';
 import { Email } from '../schemas/fields.js';
 import type { Caller } from '../methods/types.js';
-import { createServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
 import { RefusedError, UsageError } from './errors.js';
 
 export const cliCaller: Caller = { ip: null, userAgent: 'mamori-cli' };
@@ -13,6 +13,9 @@ export const cliActor = () => `cli:${userInfo().username}`;
 
 export async function withServices<T>(work: (s: Services) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  // Imported here, not above: the options are checked (and bad usage refused) before the
+  // services' code, the database drivers among it, is even read.
+  const { createServices } = await import('../services.js');
   const s = await createServices({ ...config, logLevel: 'warn' });
   try {
     return await work(s);

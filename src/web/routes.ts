@@ -10,9 +10,10 @@ import type { Services } from '../services.js';
 
 /**
  * Where the built console lives (`npm run build` runs Vite into dist/web/static): beside the
- * compiled module, or, when this module runs from src/ (the tests, tsx), in dist/.
+ * compiled module (dist/web/routes.js), one up from the bundle's chunk (dist/chunks/, see
+ * scripts/build.mjs), or, when this module runs from src/ (the tests, tsx), in dist/.
  */
-const STATIC_DIR = [new URL('./static/', import.meta.url), new URL('../../dist/web/static/', import.meta.url)]
+const STATIC_DIR = [new URL('./static/', import.meta.url), new URL('../web/static/', import.meta.url), new URL('../../dist/web/static/', import.meta.url)]
   .map((u) => fileURLToPath(u))
   .find((dir) => existsSync(`${dir}index.html`)) ?? fileURLToPath(new URL('./static/', import.meta.url));
 
