@@ -27,7 +27,8 @@ import { SealedSecretRepository } from './store/sealed-secrets.js';
 import { RecoveryRequestRepository } from './store/recovery-requests.js';
 import { KnownBrowserRepository } from './store/known-browsers.js';
 import { RememberedBrowserRepository } from './store/remembered-browsers.js';
-import type { MfaDevice } from './store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, MfaDevice } from './store/schema.js';
 import { Metrics } from './metrics.js';
 import { GroupRepository } from './store/groups.js';
 import { OidcClientRepository } from './store/oidc-clients.js';
@@ -135,14 +136,16 @@ export async function createServices(
   await signingKeys.open();
   const relyingParty = () => ({ id: new URL(config.publicUrl).hostname, origin: config.publicUrl, name: config.issuer });
   // A signature counter that went backwards means a copied key: refuse, record, tell the owner.
-  const onCloneSuspected = async (device: MfaDevice, stored: number, presented: number) => {
-    await audit.append({ type: 'webauthn_counter_regression', userId: device.user_id, detail: { deviceId: device.id, name: device.name, stored, presented } });
-    const owner = await users.findById(device.user_id);
-    if (owner) {
-      await mailer.send(owner.email, { kind: 'security_key_clone_suspected', deviceName: device.name, at: clock.now() }, owner.locale).catch((err: unknown) => {
-        log.error({ err: { code: (err as { code?: string }).code }, userId: owner.id }, 'notification not delivered');
-      });
-    }
+  const onCloneSuspected = async (device: MfaDevice, stored: number, presented: number, trx?: Transaction<Database>) => {
+    await audit.append({ type: 'webauthn_counter_regression', userId: device.user_id, detail: { deviceId: device.id, name: device.name, stored, presented } }, trx);
+    const owner = await (trx ? users.within(trx) : users).findById(device.user_id);
+    if (!owner) return;
+    const mailed = mailer.send(owner.email, { kind: 'security_key_clone_suspected', deviceName: device.name, at: clock.now() }, owner.locale).catch((err: unknown) => {
+      log.error({ err: { code: (err as { code?: string }).code }, userId: owner.id }, 'notification not delivered');
+    });
+    // Inside a step's transaction the mail is not waited for: a mail server's round trip would
+    // hold the transaction (and on SQLite every other request) open. It is best effort either way.
+    if (!trx) await mailed;
   };
   return {
     config,

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { MamoriError, fail } from '../errors.js';
 import type { MailMessage } from '../mail/messages.js';
 import type { Caller, Proof, Purpose } from '../methods/types.js';
-import { isRefusal, type Budget } from '../regulation/index.js';
+import { isRefusal, type Budget, type BudgetFailure, type Refusal } from '../regulation/index.js';
 import { MFA_HARD_STOP } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { AuditEntry } from '../store/audit.js';
@@ -33,78 +33,72 @@ export interface SecondFactorStep<T> {
   onClosed?: (trx: Transaction<Database>, budget: Budget) => Promise<void>;
 }
 
-/** Thrown inside a success transaction whose proof a concurrent request used first. */
-class ProofSpent extends Error {}
+type Outcome<T> = { refusal: Refusal } | { result: T; notice: MailMessage | undefined } | { closed: BudgetFailure | undefined };
 
 /**
- * Checks a second factor for sign-in or step-up, as one reserved attempt. Guessable factors
- * (codes) draw on the account's MFA budget, shared by every sign-in, step-up, factor and
- * instance, so a new challenge never buys new guesses; an assertion, which nobody can guess,
- * draws only on the address's (and the step's own) budget, so a lock an attacker provoked with
- * wrong codes does not shut the owner's security key out. On success the proof is consumed, the
- * attempt settled, the audit written and `onSuccess` run in one transaction.
+ * Checks a second factor for sign-in or step-up, as one attempt counted before it is tried.
+ * Guessable factors (codes) draw on the account's MFA budget, shared by every sign-in, step-up,
+ * factor and instance, so a new challenge never buys new guesses; an assertion, which nobody can
+ * guess, draws only on the address's (and the step's own) budget, so a lock an attacker provoked
+ * with wrong codes does not shut the owner's security key out.
+ *
+ * The whole step is one transaction and one commit: the places reserved on the budgets (row
+ * locks held until the end, so concurrent attempts on a budget wait for each other's outcome),
+ * the check, and then either the proof consumed, the attempt settled, the audit written and
+ * `onSuccess` run, or the failure counted with its audit. A crash before the commit leaves
+ * nothing, and nobody got an answer to learn from. Whatever throws rolls all of it back.
  */
 export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, body: { method: string } & Record<string, unknown>, caller: Caller, step: SecondFactorStep<T>): Promise<T> {
   const method = s.methods.factors.get(body.method);
   if (!method) fail('validation_failed', `Unknown method "${body.method.slice(0, 40)}"`);
   const budgets = [...s.regulator.address(caller.ip), ...(method.guessable ? [s.regulator.mfa(user.id)] : []), ...(step.budgets ?? [])];
-  const attempt = await s.regulator.reserve(budgets);
-  if (isRefusal(attempt)) {
-    const { budget, decision } = attempt;
-    if (budget.name === 'address') return refuseAddress(s, attempt, caller);
-    if (budget.name === 'mfa') {
-      s.metrics.mfaVerifications.inc({ method: method.id, result: 'locked' });
-      await s.audit.append({ type: 'mfa_refused', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, detail: { reason: decision.reason === 'busy' ? 'too_many_attempts' : 'mfa_locked', method: method.id, purpose: step.purpose } });
-      if (decision.reason === 'busy') throw retryLater(attempt);
-      fail('mfa_locked', lockedDetail);
-    }
-    if (step.refused) step.refused(budget);
-    throw retryLater(attempt);
-  }
+  const base = { userId: user.id, ip: caller.ip, userAgent: caller.userAgent };
 
-  const proof = (await method.isAssigned(user.id)) ? await method.verify(user, body, caller, step.purpose) : null;
-  if (proof) {
-    let notice: MailMessage | undefined;
-    try {
-      const result = await s.store.db.transaction().execute(async (trx) => {
-        if (!(await proof.consume(trx))) throw new ProofSpent();
-        await attempt.succeed(trx);
-        const base = { userId: user.id, ip: caller.ip, userAgent: caller.userAgent };
-        const after = proof.aftermath ? await proof.aftermath(trx) : undefined;
-        notice = after?.notice;
-        const events: AuditEntry[] = [
-          { ...base, type: step.purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified', detail: { method: method.id, deviceId: proof.deviceId ?? null, deviceName: proof.deviceName ?? null } },
-          ...(after?.audit ?? []).map((entry) => ({ ...base, ...entry })),
-        ];
-        return step.onSuccess(trx, proof, events);
-      });
-      s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
-      if (notice) await notify(s, user, { ...notice, ...originOf(caller) });
-      return result;
-    } catch (err) {
-      // Rolled back: the settlement with it. A proof used first by a concurrent request is a failure.
-      if (!(err instanceof ProofSpent)) {
-        await attempt.release();
-        throw err;
-      }
+  const outcome = await s.store.db.transaction().execute(async (trx): Promise<Outcome<T>> => {
+    const attempt = await s.regulator.reserve(budgets, trx);
+    if (isRefusal(attempt)) return { refusal: attempt };
+    const proof = (await method.isAssigned(user.id, trx)) ? await method.verify(user, body, caller, step.purpose, trx) : null;
+    // A proof used first by a concurrent request is a failure like any other.
+    if (proof && (await proof.consume(trx))) {
+      await attempt.succeed(trx);
+      const after = proof.aftermath ? await proof.aftermath(trx) : undefined;
+      const events: AuditEntry[] = [
+        { ...base, type: step.purpose === 'sign_in' ? 'mfa_verified' : 'step_up_verified', detail: { method: method.id, deviceId: proof.deviceId ?? null, deviceName: proof.deviceName ?? null } },
+        ...(after?.audit ?? []).map((entry) => ({ ...base, ...entry })),
+      ];
+      return { result: await step.onSuccess(trx, proof, events), notice: after?.notice };
     }
-  }
-
-  s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
-  const closed = await s.store.db.transaction().execute(async (trx) => {
     const counted = await attempt.fail(trx);
     const account = counted.find((f) => f.budget.name === 'mfa');
-    const base = { userId: user.id, ip: caller.ip, userAgent: caller.userAgent };
     // A refused assertion (replay, wrong origin, clone) is audited, but only codes count as guesses.
     await s.audit.append({ ...base, type: 'mfa_failed', detail: { method: method.id, purpose: step.purpose, ...(account ? { consecutiveFailures: account.failures } : {}) } }, trx);
     if (account?.closed) await s.audit.append({ ...base, type: 'account_locked', detail: { reason: 'mfa', consecutiveFailures: account.failures } }, trx);
     // When the account locked too, that is the news: the step stays open to say so (423) rather than vanish (401).
     if (!account?.closed) for (const f of counted) if (f.closed && f.budget.name !== 'mfa' && f.budget.name !== 'address' && step.onClosed) await step.onClosed(trx, f.budget);
-    return account?.closed ? account : undefined;
+    return { closed: account?.closed ? account : undefined };
   });
-  if (closed) {
+
+  if ('refusal' in outcome) {
+    const { budget, decision } = outcome.refusal;
+    if (budget.name === 'address') return refuseAddress(s, outcome.refusal, caller);
+    if (budget.name === 'mfa') {
+      s.metrics.mfaVerifications.inc({ method: method.id, result: 'locked' });
+      await s.audit.append({ type: 'mfa_refused', ...base, detail: { reason: decision.reason === 'busy' ? 'too_many_attempts' : 'mfa_locked', method: method.id, purpose: step.purpose } });
+      if (decision.reason === 'busy') throw retryLater(outcome.refusal);
+      fail('mfa_locked', lockedDetail);
+    }
+    if (step.refused) step.refused(budget);
+    throw retryLater(outcome.refusal);
+  }
+  if ('result' in outcome) {
+    s.metrics.mfaVerifications.inc({ method: method.id, result: 'success' });
+    if (outcome.notice) await notify(s, user, { ...outcome.notice, ...originOf(caller) });
+    return outcome.result;
+  }
+  s.metrics.mfaVerifications.inc({ method: method.id, result: 'failure' });
+  if (outcome.closed) {
     s.metrics.lockouts.inc({ kind: 'mfa_lock' });
-    await notify(s, user, { kind: 'account_locked', reason: 'mfa', at: s.clock.now(), hard: closed.failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0, ...originOf(caller) });
+    await notify(s, user, { kind: 'account_locked', reason: 'mfa', at: s.clock.now(), hard: outcome.closed.failures >= MFA_HARD_STOP || s.config.mfaLockMinutes === 0, ...originOf(caller) });
     throw new MamoriError('mfa_locked', lockedDetail);
   }
   fail('invalid_code');

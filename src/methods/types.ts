@@ -111,12 +111,17 @@ export interface Factor {
   readonly proofFields: Record<string, TSchema>;
   readonly ui: { label: Label; deviceLabels: Record<string, Label>; proof: FieldUi[] };
   readonly assignments: readonly Assignment[];
-  /** True when the user holds an active credential of this kind. */
-  isAssigned(userId: string): Promise<boolean>;
+  /** True when the user holds an active credential of this kind (read in `trx` when given). */
+  isAssigned(userId: string, trx?: Transaction<Database>): Promise<boolean>;
   /** Options the browser needs before it can answer (`POST /sign-in/mfa/{id}-options`, `/me/step-up/{id}-options`). */
   challenge?(user: User, purpose: Purpose): Promise<unknown>;
-  /** Checks the proof; null when it is wrong, used or malformed. Nothing is consumed yet (see Proof.consume). */
-  verify(user: User, input: Record<string, unknown>, caller: Caller, purpose: Purpose): Promise<Proof | null>;
+  /**
+   * Checks the proof; null when it is wrong, used or malformed. Nothing is consumed yet (see
+   * Proof.consume). It runs inside `trx`, the transaction that reserved the attempt and will
+   * settle it, so the step commits once; every read and write here goes through `trx` (on
+   * SQLite's one connection a statement outside it would wait for it forever).
+   */
+  verify(user: User, input: Record<string, unknown>, caller: Caller, purpose: Purpose, trx: Transaction<Database>): Promise<Proof | null>;
   /** Extra public fields of a device's view (never a secret). */
   view?(device: MfaDevice): Record<string, string>;
   /** Finds two consecutive codes far from now and stores the drift; null: not found. Only for code devices. */
@@ -157,7 +162,8 @@ export interface FactorDeps {
   resyncWindowMinutes: () => number;
   relyingParty: () => { id: string; origin: string; name: string };
   /** A WebAuthn signature counter went backwards: record and tell the owner. */
-  onCloneSuspected: (device: MfaDevice, stored: number, presented: number) => Promise<void>;
+  /** `trx`: the transaction of the step that met the clone; its audit event commits with it. */
+  onCloneSuspected: (device: MfaDevice, stored: number, presented: number, trx?: Transaction<Database>) => Promise<void>;
 }
 
 /**

@@ -123,11 +123,27 @@ export class Regulator {
    * Reserves one attempt on each budget, in order, before anything is tried. If one refuses,
    * the places already taken are given back and the refusal says which budget and why.
    */
-  async reserve(budgets: Budget[]): Promise<Attempt | Refusal> {
+  async reserve(budgets: Budget[], trx?: Transaction<Database>): Promise<Attempt | Refusal> {
     const now = this.clock.now();
     const before = new Map<BudgetName, number>();
-    // All places in one transaction (one commit instead of one per budget); a refusal rolls
-    // back the places already taken, so an attempt holds all of its places or none.
+    if (trx) {
+      // In the caller's transaction, which settles the attempt and commits once (a second step:
+      // the reservation, the check and its outcome). The row locks taken here are held until
+      // then, so concurrent attempts on one budget wait for each other's outcome. A refusal gives
+      // back the places already taken, so an attempt holds all of its places or none.
+      const repo = this.attempts.within(trx);
+      for (const [i, budget] of budgets.entries()) {
+        const failures = await repo.reserve(budget.key, budget.rule, now);
+        if (failures === null) {
+          for (const taken of budgets.slice(0, i)) await repo.release(taken.key, now);
+          return { budget, decision: await this.explain(budget, now, repo) };
+        }
+        before.set(budget.name, failures);
+      }
+      return new Attempt(this.attempts, this.clock, budgets, before, now + SETTLE_WITHIN_MS);
+    }
+    // All places in one transaction of their own (one commit instead of one per budget); a
+    // refusal rolls back the places already taken.
     const refused = budgets.length === 0 ? undefined : await this.attempts
       .atomically(async (repo) => {
         for (const budget of budgets) {
@@ -206,8 +222,8 @@ export class Regulator {
   }
 
   /** Why a budget refused, read after the statement that refused (the refusal itself was decided there). */
-  private async explain(budget: Budget, now: number): Promise<Refusal['decision']> {
-    const d = decide(budget.rule, state(await this.attempts.find(budget.key)), now);
+  private async explain(budget: Budget, now: number, repo = this.attempts): Promise<Refusal['decision']> {
+    const d = decide(budget.rule, state(await repo.find(budget.key)), now);
     // The row changed between the refusing statement and this read: say "busy, try again in a second".
     return d.allowed ? { allowed: false, reason: 'busy', retryAfterMs: 1000 } : d;
   }

@@ -86,9 +86,9 @@ describe.each(databases)('migrating an older database ($name)', ({ name, skip })
       const caller = { ip: null, userAgent: null };
       const factor = s.methods.factors.get('totp')!;
       const code = hotp(secret, BigInt(step), { algorithm: 'SHA1', digits: 6 });
-      expect(await factor.verify(user, { code }, caller, 'sign_in')).toMatchObject({ deviceId: 'd1', amr: ['otp'] });
+      expect(await s.store.db.transaction().execute((trx) => factor.verify(user, { code }, caller, 'sign_in', trx))).toMatchObject({ deviceId: 'd1', amr: ['otp'] });
       const spent = hotp(secret, BigInt(step - 5), { algorithm: 'SHA1', digits: 6 });
-      expect(await factor.verify(user, { code: spent }, caller, 'sign_in')).toBeNull();
+      expect(await s.store.db.transaction().execute((trx) => factor.verify(user, { code: spent }, caller, 'sign_in', trx))).toBeNull();
       expect(await s.methods.factors.assigned('u1')).toEqual(['webauthn', 'totp']);
     } finally {
       await s.close();

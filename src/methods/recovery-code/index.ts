@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Code } from '../../schemas/fields.js';
 import type { StoredRecoveryCode } from '../../store/recovery-codes.js';
-import type { User } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, User } from '../../store/schema.js';
 import { base32Encode } from '../totp/otpauth.js';
 import type { BackupCodes, Caller, Factor, FactorDeps, FactorModule, Proof } from '../types.js';
 import { RecoveryCodeHasher } from './secret-hash.js';
@@ -92,14 +93,15 @@ export const recoveryCodeFactor: FactorModule = (deps: FactorDeps) => {
   };
 
   /** The row a typed code matches, after exactly one slow hash for a code of the new form. */
-  async function match(userId: string, parsed: ParsedRecoveryCode): Promise<string | null> {
+  async function match(userId: string, parsed: ParsedRecoveryCode, trx: Transaction<Database>): Promise<string | null> {
+    const inTrx = codes.within(trx);
     if (parsed.kind === 'lookup') {
-      const row = await codes.findUnusedByLookup(userId, parsed.lookup);
+      const row = await inTrx.findUnusedByLookup(userId, parsed.lookup);
       return (await slow.verify(row?.code_hash ?? null, parsed.secret)) ? row!.id : null;
     }
     // The old form: only rows made before migration 007 can match, each tried with the
     // password hasher's parameters they were made with. None left: the same one dummy hash.
-    const legacy = await codes.listUnusedLegacy(userId);
+    const legacy = await inTrx.listUnusedLegacy(userId);
     if (legacy.length === 0) {
       await slow.verify(null, parsed.code);
       return null;
@@ -121,20 +123,20 @@ export const recoveryCodeFactor: FactorModule = (deps: FactorDeps) => {
     assignments: [],
     backup,
     /** Recovery codes stand in for a device, so they count only while the user holds one. */
-    async isAssigned(userId) {
-      return (await devices.countActive(userId)) > 0 && (await codes.countUnused(userId)) > 0;
+    async isAssigned(userId, trx) {
+      return (await (trx ? devices.within(trx) : devices).countActive(userId)) > 0 && (await (trx ? codes.within(trx) : codes).countUnused(userId)) > 0;
     },
-    async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<Proof | null> {
+    async verify(user: User, input: Record<string, unknown>, _caller: Caller, _purpose, trx): Promise<Proof | null> {
       const parsed = typeof input.code === 'string' ? parseRecoveryCode(input.code) : null;
       if (!parsed) return null;
-      const id = await match(user.id, parsed);
+      const id = await match(user.id, parsed, trx);
       if (id === null) return null;
       return {
         amr: ['otp'],
         // Of two requests with the same code, the one whose UPDATE changes the row is the single use.
-        consume: (trx) => codes.within(trx).use(id, clock.now()),
-        aftermath: async (trx) => {
-          const remaining = await codes.within(trx).countUnused(user.id);
+        consume: (t) => codes.within(t).use(id, clock.now()),
+        aftermath: async (t) => {
+          const remaining = await codes.within(t).countUnused(user.id);
           return {
             audit: [{ type: 'recovery_code_used', userId: user.id, detail: { remaining } }],
             notice: { kind: 'recovery_code_used', remaining, at: clock.now() },

@@ -173,17 +173,17 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [app, hardware],
 
-    async isAssigned(userId) {
-      return (await devices.listActive(userId, factor.deviceTypes)).length > 0;
+    async isAssigned(userId, trx) {
+      return (await (trx ? devices.within(trx) : devices).listActive(userId, factor.deviceTypes)).length > 0;
     },
 
-    async verify(user: User, input: Record<string, unknown>, _caller: Caller): Promise<Proof | null> {
+    async verify(user: User, input: Record<string, unknown>, _caller: Caller, _purpose, trx): Promise<Proof | null> {
       const code = input.code;
       if (typeof code !== 'string' || !/^\d{6}(\d{2})?$/.test(code)) return null;
       const now = clock.now();
       // Every device is checked, so the time taken doesn't tell which one holds the code.
       let match: { device: MfaDevice; counter: bigint } | undefined;
-      for (const device of await devices.listActive(user.id, factor.deviceTypes)) {
+      for (const device of await devices.within(trx).listActive(user.id, factor.deviceTypes)) {
         const config = configOf(device);
         const [from, to] = window(config, device.counter, now);
         if (to < from) continue;
@@ -197,7 +197,7 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
         deviceId: device.id,
         deviceName: device.name,
         // The step (or HOTP counter) is accepted at most once: the conditional UPDATE's row count decides.
-        consume: (trx) => devices.within(trx).consumeCounter(device.id, Number(counter), now),
+        consume: (t) => devices.within(t).consumeCounter(device.id, Number(counter), now),
       };
     },
 

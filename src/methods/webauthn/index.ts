@@ -15,7 +15,8 @@ import { MamoriError, fail } from '../../errors.js';
 import { newId } from '../../crypto/tokens.js';
 import { Name } from '../../schemas/fields.js';
 import type { ChallengePurpose } from '../../store/challenges.js';
-import type { MfaDevice, User } from '../../store/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, MfaDevice, User } from '../../store/schema.js';
 import type { Assignment, Factor, FactorDeps, FactorModule, Passwordless, Proof, Purpose } from '../types.js';
 
 /** AAGUID → authenticator model, from the maintained `aaguids` package (a CommonJS JSON map). */
@@ -183,12 +184,15 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
   }
 
   /** Verifies an assertion and moves the signature counter forward; throws WebauthnError. */
-  async function assert(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null, response: AuthenticationResponseJSON, requireUserVerification: boolean): Promise<{ device: MfaDevice; config: WebauthnConfig; userVerified: boolean }> {
+  /** `trx`: the second step's transaction, which the challenge, the counter and a clone's audit event commit with. */
+  async function assert(purpose: Exclude<ChallengePurpose, 'register'>, user: User | null, response: AuthenticationResponseJSON, requireUserVerification: boolean, trx?: Transaction<Database>): Promise<{ device: MfaDevice; config: WebauthnConfig; userVerified: boolean }> {
     const challenge = answeredChallenge(response);
     if (!challenge || typeof response.id !== 'string' || response.id.length > 1400) throw new WebauthnError('malformed');
+    const inChallenges = trx ? challenges.within(trx) : challenges;
+    const inDevices = trx ? devices.within(trx) : devices;
     // Consumed first: a failed answer spends its challenge too.
-    if (!(await challenges.consume(purpose, user?.id ?? null, challenge, clock.now()))) throw new WebauthnError('challenge');
-    const device = await devices.findByLookupKey(response.id, { type: 'webauthn', ...(user ? { userId: user.id } : {}) });
+    if (!(await inChallenges.consume(purpose, user?.id ?? null, challenge, clock.now()))) throw new WebauthnError('challenge');
+    const device = await inDevices.findByLookupKey(response.id, { type: 'webauthn', ...(user ? { userId: user.id } : {}) });
     if (!device) throw new WebauthnError('unknown_credential');
     const config = configOf(device);
     const { id, origin } = rp();
@@ -217,11 +221,11 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
     const stored = device.counter ?? 0;
     const presented = info.newCounter;
     if ((stored !== 0 || presented !== 0) && presented <= stored) {
-      await deps.onCloneSuspected(device, stored, presented);
+      await deps.onCloneSuspected(device, stored, presented, trx);
       throw new WebauthnError('counter_regression');
     }
     // Compare-and-swap: of two racing assertions with the same counter only one moves it.
-    const moved = await devices.swapCounter(device.id, stored, presented, clock.now(), JSON.stringify({ ...config, backupState: info.credentialBackedUp }));
+    const moved = await inDevices.swapCounter(device.id, stored, presented, clock.now(), JSON.stringify({ ...config, backupState: info.credentialBackedUp }));
     if (!moved) throw new WebauthnError('counter_regression');
     return { device, config, userVerified: info.userVerified };
   }
@@ -298,13 +302,13 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [assignment],
     passwordless,
-    async isAssigned(userId) {
-      return (await devices.listActive(userId, ['webauthn'])).length > 0;
+    async isAssigned(userId, trx) {
+      return (await (trx ? devices.within(trx) : devices).listActive(userId, ['webauthn'])).length > 0;
     },
     challenge: (user: User, purpose: Purpose) => authenticationOptions(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user),
-    async verify(user, input, _caller, purpose): Promise<Proof | null> {
+    async verify(user, input, _caller, purpose, trx): Promise<Proof | null> {
       try {
-        const { device, config, userVerified } = await assert(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user, input.credential as AuthenticationResponseJSON, false);
+        const { device, config, userVerified } = await assert(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user, input.credential as AuthenticationResponseJSON, false, trx);
         // Already single-use: the challenge was deleted and the signature counter moved by one statement each.
         return { amr: amrOf(config, userVerified), phishingResistant: true, deviceId: device.id, deviceName: device.name, consume: async () => true };
       } catch (err) {
