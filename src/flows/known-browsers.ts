@@ -16,6 +16,9 @@ export const BROWSER_COOKIE_MS = BROWSER_COOKIE_DAYS * 24 * 3_600_000;
 /** Browsers remembered per user, the most recently seen; an older one signing in again is news again. */
 export const KNOWN_BROWSERS_PER_USER = 50;
 
+/** A known browser's "last seen" is written again only when older than this (or its address or user agent changed). */
+export const SEEN_FRESH_MS = 3_600_000;
+
 /** What newToken makes (32 random bytes, base64url); anything else in the cookie is replaced. */
 const BROWSER_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -32,7 +35,7 @@ export async function recognizeBrowser(s: KnownBrowserPorts, userId: string, coo
   try {
     const now = s.clock.now();
     const seen = { ip: caller.ip, userAgent: caller.userAgent };
-    if (token === cookie && (await s.knownBrowsers.touch(userId, token, now, seen))) return token;
+    if (token === cookie && (await s.knownBrowsers.touch(userId, token, now, seen, SEEN_FRESH_MS))) return token;
     const isNews = await s.store.db.transaction().execute(async (trx) => {
       const browsers = s.knownBrowsers.within(trx);
       const before = await browsers.countForUser(userId);

@@ -22,13 +22,23 @@ export class KnownBrowserRepository {
     return new KnownBrowserRepository({ ...this.store, db: trx });
   }
 
-  /** Touches the browser if the user knows it; false when it is new to this user. */
-  async touch(userId: string, token: string, now: number, seen: { ip: string | null; userAgent: string | null }): Promise<boolean> {
+  /**
+   * Touches the browser if the user knows it; false when it is new to this user. A browser seen
+   * within `freshMs` from the same address and user agent is left as it is: the write (a commit
+   * of its own on every sign-in) would change nothing that the list or its trimming needs.
+   */
+  async touch(userId: string, token: string, now: number, seen: { ip: string | null; userAgent: string | null }, freshMs = 0): Promise<boolean> {
+    const tokenHash = hashFor(userId, token);
+    if (freshMs > 0) {
+      const row = await this.db.selectFrom('known_browsers').select(['last_seen_at', 'ip', 'user_agent']).where('user_id', '=', userId).where('token_hash', '=', tokenHash).executeTakeFirst();
+      if (!row) return false;
+      if (now - Number(row.last_seen_at) < freshMs && row.ip === seen.ip && row.user_agent === seen.userAgent) return true;
+    }
     const r = await this.db
       .updateTable('known_browsers')
       .set({ last_seen_at: now, ip: seen.ip, user_agent: seen.userAgent })
       .where('user_id', '=', userId)
-      .where('token_hash', '=', hashFor(userId, token))
+      .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }

@@ -263,6 +263,33 @@ for (const { name, skip } of databases) {
       expect(rows).not.toContain(cookie);
     });
 
+    it('writes a known browser\'s "last seen" again only after an hour, or when its address changed', async () => {
+      const email = 'seen@example.com';
+      await createTestUser(server, email);
+      const user = (await server.services.users.findByEmail(email))!;
+      const row = () => server.services.store.db.selectFrom('known_browsers').select(['last_seen_at', 'ip', 'user_agent']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
+      const tab = browser(CHROME, '203.0.113.60');
+      await passwordAndCode(tab, email);
+      const first = await row();
+      expect(first).toMatchObject({ ip: '203.0.113.60', user_agent: CHROME });
+      // Minutes later, from where it was: nothing to write (a commit saved on every sign-in).
+      await advance(600);
+      await passwordAndCode(tab, email);
+      expect(await row()).toEqual(first);
+      // The same browser from another address: written at once, so the list shows where it is now.
+      const moved = browser(CHROME, '203.0.113.61');
+      moved.c.cookies.set('mamori_browser', tab.c.cookies.get('mamori_browser')!);
+      await passwordAndCode(moved, email);
+      const afterMove = await row();
+      expect(afterMove.ip).toBe('203.0.113.61');
+      expect(Number(afterMove.last_seen_at)).toBeGreaterThan(Number(first.last_seen_at));
+      // Over an hour later: written again.
+      await advance(3601);
+      await passwordAndCode(moved, email);
+      expect(Number((await row()).last_seen_at)).toBeGreaterThanOrEqual(Number(afterMove.last_seen_at) + 3_601_000);
+      expect(count(email, 'newBrowser', 'en')).toBe(0);
+    });
+
     it('sets the browser cookie HttpOnly, SameSite=Lax, Path=/ for 400 days', async () => {
       await createTestUser(server, 'cookie@example.com');
       const b = browser(CHROME, '203.0.113.60');
