@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // `npm run build`: compiles src/ to dist/ with tsc and copies the console's static files beside
 // the compiled routes. bin/mamori.js calls it when dist/ is missing or older than src/.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -11,6 +10,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const lock = path.join(root, '.build.lock');
 export const STAMP = path.join(dist, '.built-from');
+// Required when a build runs, not imported above: bin/mamori.js imports this file at every start
+// to check freshness, and loading child_process is a good part of what that check costs.
+const execFileSync = (...args) => createRequire(import.meta.url)('node:child_process').execFileSync(...args);
 
 /** The newest modification time under src/: what dist/ must be at least as new as. */
 export function newestSource(dir = path.join(root, 'src')) {
