@@ -57,7 +57,7 @@ export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, bo
   const outcome = await s.store.db.transaction().execute(async (trx): Promise<Outcome<T>> => {
     const attempt = await s.regulator.reserve(budgets, trx);
     if (isRefusal(attempt)) return { refusal: attempt };
-    const proof = (await method.isAssigned(user.id, trx)) ? await method.verify(user, body, caller, step.purpose, trx) : null;
+    const proof = await method.verify(user, body, caller, step.purpose, trx);
     // A proof used first by a concurrent request is a failure like any other.
     if (proof && (await proof.consume(trx))) {
       await attempt.succeed(trx);
@@ -71,8 +71,13 @@ export async function verifySecondFactor<T>(s: SecondFactorPorts, user: User, bo
     const counted = await attempt.fail(trx);
     const account = counted.find((f) => f.budget.name === 'mfa');
     // A refused assertion (replay, wrong origin, clone) is audited, but only codes count as guesses.
-    await s.audit.append({ ...base, type: 'mfa_failed', detail: { method: method.id, purpose: step.purpose, ...(account ? { consecutiveFailures: account.failures } : {}) } }, trx);
-    if (account?.closed) await s.audit.append({ ...base, type: 'account_locked', detail: { reason: 'mfa', consecutiveFailures: account.failures } }, trx);
+    await s.audit.appendAll(
+      [
+        { ...base, type: 'mfa_failed', detail: { method: method.id, purpose: step.purpose, ...(account ? { consecutiveFailures: account.failures } : {}) } },
+        ...(account?.closed ? [{ ...base, type: 'account_locked', detail: { reason: 'mfa', consecutiveFailures: account.failures } }] : []),
+      ],
+      trx,
+    );
     // When the account locked too, that is the news: the step stays open to say so (423) rather than vanish (401).
     if (!account?.closed) for (const f of counted) if (f.closed && f.budget.name !== 'mfa' && f.budget.name !== 'address' && step.onClosed) await step.onClosed(trx, f.budget);
     return { closed: account?.closed ? account : undefined };

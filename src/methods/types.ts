@@ -116,7 +116,8 @@ export interface Factor {
   /** Options the browser needs before it can answer (`POST /sign-in/mfa/{id}-options`, `/me/step-up/{id}-options`). */
   challenge?(user: User, purpose: Purpose): Promise<unknown>;
   /**
-   * Checks the proof; null when it is wrong, used or malformed. Nothing is consumed yet (see
+   * Checks the proof; null when it is wrong, used or malformed, or the user holds no credential
+   * of this kind (as `isAssigned` would say). Nothing is consumed yet (see
    * Proof.consume). It runs inside `trx`, the transaction that reserved the attempt and will
    * settle it, so the step commits once; every read and write here goes through `trx` (on
    * SQLite's one connection a statement outside it would wait for it forever).

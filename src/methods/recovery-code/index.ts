@@ -129,6 +129,8 @@ export const recoveryCodeFactor: FactorModule = (deps: FactorDeps) => {
     async verify(user: User, input: Record<string, unknown>, _caller: Caller, _purpose, trx): Promise<Proof | null> {
       const parsed = typeof input.code === 'string' ? parseRecoveryCode(input.code) : null;
       if (!parsed) return null;
+      // Recovery codes stand in for a device: without one they are not accepted (see isAssigned).
+      if ((await devices.within(trx).countActive(user.id)) === 0) return null;
       const id = await match(user.id, parsed, trx);
       if (id === null) return null;
       return {
