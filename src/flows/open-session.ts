@@ -75,21 +75,23 @@ export async function openSessionIn(
   });
   await s.users.within(trx).update(user.id, { last_sign_in_at: now });
   // The audit events last, after every row this transaction writes (see SecondFactorStep.onSuccess).
-  for (const event of opts.events ?? []) await s.audit.append(event, trx);
-  await s.audit.append(
-    {
-      type: 'sign_in_succeeded',
-      userId: user.id,
-      ip: caller.ip,
-      userAgent: caller.userAgent,
-      detail: {
-        aal: level.aal,
-        amr: level.amr.join(' '),
-        sessionId: created.session.id,
-        // The grace's start is written by this transaction, so this event records it.
-        ...(enforced.deadline === null ? {} : { mfaSetupDeadline: new Date(enforced.deadline).toISOString(), ...(enforced.begins ? { mfaGraceBegan: true } : {}) }),
+  await s.audit.appendAll(
+    [
+      ...(opts.events ?? []),
+      {
+        type: 'sign_in_succeeded',
+        userId: user.id,
+        ip: caller.ip,
+        userAgent: caller.userAgent,
+        detail: {
+          aal: level.aal,
+          amr: level.amr.join(' '),
+          sessionId: created.session.id,
+          // The grace's start is written by this transaction, so this event records it.
+          ...(enforced.deadline === null ? {} : { mfaSetupDeadline: new Date(enforced.deadline).toISOString(), ...(enforced.begins ? { mfaGraceBegan: true } : {}) }),
+        },
       },
-    },
+    ],
     trx,
   );
   return { ...created, view: sessionView(created.session, user, s.config.sessionIdleMinutes * 60_000, enforced.deadline), status: sessionStatus(created.session) };
