@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
-import pg from 'pg';
-import type { Store } from './db.js';
+import { isPgDatabaseError, type Store } from './db.js';
 
 /** One round trip to the database, for the readiness probe: throws when it does not answer within `timeoutMs`. */
 export async function ping(store: Pick<Store, 'db'>, timeoutMs = 3_000): Promise<void> {
@@ -40,7 +39,7 @@ const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300)$/;
  */
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error) || depth > 4) return false;
-  if (err instanceof pg.DatabaseError) return typeof err.code === 'string' && UNAVAILABLE_SQLSTATES.test(err.code);
+  if (isPgDatabaseError(err)) return typeof err.code === 'string' && UNAVAILABLE_SQLSTATES.test(err.code);
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && SOCKET_CODES.has(code) && (err as { syscall?: unknown }).syscall !== undefined) return true;
   // Node's connect to a name with several addresses fails with all of them at once.

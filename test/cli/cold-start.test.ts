@@ -90,6 +90,8 @@ describe('what a CLI command loads (the split bundle)', () => {
     expect(files).toContain('dist/mamori.mjs');
     expect(sources).toEqual(expect.arrayContaining(['dist/cli/main.js', 'dist/cli/admin.js', 'dist/store/users.js', 'node_modules/commander/lib/command.js']));
     expect(sources.filter((s) => SERVER_CODE.some((re) => re.test(s)))).toEqual([]);
+    // On SQLite the PostgreSQL driver (whose start-up loads Node's fetch) is not loaded at all.
+    expect([...files, ...sources].filter((s) => /(^|\/)node_modules\/pg(-[a-z]+)?\//.test(s))).toEqual([]);
   });
 
   it('a command that needs the services loads them, still without the HTTP service', async () => {
