@@ -289,18 +289,25 @@ export class Attempt {
   /** The attempt succeeded: consecutive budgets start again; windows only give the place back. */
   async succeed(trx?: Transaction<Database>): Promise<void> {
     this.#assertLive();
-    const repo = trx ? this.attempts.within(trx) : this.attempts;
     const now = this.clock.now();
-    for (const budget of this.budgets) await repo.succeed(budget.key, budget.rule, now);
+    await this.#eachBudget(trx, (repo, budget) => repo.succeed(budget.key, budget.rule, now));
   }
 
   /** The attempt was not tried (malformed input): nothing counts. */
   async release(trx?: Transaction<Database>): Promise<void> {
     // A lapsed place was given up already; taking one off now would take a newer attempt's.
     if (this.lapsed) return;
-    const repo = trx ? this.attempts.within(trx) : this.attempts;
     const now = this.clock.now();
-    for (const budget of this.budgets) await repo.release(budget.key, now);
+    await this.#eachBudget(trx, (repo, budget) => repo.release(budget.key, now));
+  }
+
+  /** One statement per budget: in the caller's transaction, or in one of its own (one commit for all of them). */
+  async #eachBudget(trx: Transaction<Database> | undefined, work: (repo: AttemptRepository, budget: Budget) => Promise<void>): Promise<void> {
+    const all = async (repo: AttemptRepository) => {
+      for (const budget of this.budgets) await work(repo, budget);
+    };
+    if (trx) return all(this.attempts.within(trx));
+    return this.budgets.length > 1 ? this.attempts.atomically(all) : all(this.attempts);
   }
 }
 
