@@ -33,9 +33,10 @@ export class RecoveryCodeHasher {
   #dummy: Promise<string> | undefined;
 
   /**
-   * The passwords' gate (hash-gate.ts): one of these is a tenth of a password hash, but a
-   * set is ten of them at once, and beside two password hashes they would be the process's
-   * third to sixth argon2id, on the pool's last threads.
+   * Making a set goes through the passwords' gate (hash-gate.ts): one of these is a tenth of a
+   * password hash, but a set is ten of them at once, and beside two password hashes they would be
+   * the process's third to sixth argon2id, on the pool's last threads. A set is made before any
+   * transaction opens, so its wait holds nothing.
    */
   constructor(private readonly gate: HashGate = hashGate) {}
 
@@ -45,17 +46,22 @@ export class RecoveryCodeHasher {
 
   /** Starts the dummy hash early, so the first unknown lookup part does not pay a hash more. */
   warm(): void {
-    this.#dummy ??= this.gate.run(() => hash('mamori-no-such-recovery-code', RECOVERY_HASH_PARAMS));
+    this.#dummy ??= hash('mamori-no-such-recovery-code', RECOVERY_HASH_PARAMS);
   }
 
   /**
    * ONE verify, always: `stored` null (no row has this lookup part) is checked against the dummy
    * hash of the same cost, so the answer's timing does not tell whether the lookup part exists.
+   *
+   * Not through the gate: a check runs inside the second step's transaction (src/flows/second-
+   * factor.ts), and waiting there behind a queue of password hashes would hold that transaction,
+   * on SQLite the one write lock, for as long as the queue is. Its own cost is 4 MiB for 0.5 ms,
+   * and the transactions bound how many run at once (one on SQLite, the pool's size on PostgreSQL).
    */
   async verify(stored: string | null, secret: string): Promise<boolean> {
     this.warm();
     const target = stored ?? (await this.#dummy!);
-    const ok = await this.gate.run(() => verify(target, secret).catch(() => false));
+    const ok = await verify(target, secret).catch(() => false);
     return stored !== null && ok;
   }
 }
