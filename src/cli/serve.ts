@@ -1,14 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TestClock } from '../clock.js';
 import type { Config } from '../config.js';
-import { buildApp } from '../http/app.js';
-import { createServices, ensureSetupToken, setupTokenFile } from '../services.js';
-import { purgeExpired } from '../flows/housekeeping.js';
+import { capYoungGeneration, holdHeap } from './server-heap.js';
 
 /** How long a SIGTERM waits for in-flight requests before exiting anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
+  // Before the server's modules load (hence the imports here, not at the top): see server-heap.ts.
+  holdHeap();
+  const [{ buildApp }, { createServices, ensureSetupToken, setupTokenFile }, { purgeExpired }] = await Promise.all([
+    import('../http/app.js'),
+    import('../services.js'),
+    import('../flows/housekeeping.js'),
+  ]);
   const services = await createServices(config, config.testClock ? { clock: new TestClock() } : {});
   const { log } = services;
   if (config.testClock) log.warn('MAMORI_TEST_CLOCK is on: server time can be moved over HTTP. Never use this in production.');
@@ -28,6 +33,7 @@ export async function serve(config: Config): Promise<void> {
     port: config.port,
     listenTextResolver: (at) => `Listening on ${at}; open the console at the public URL ${config.publicUrl}/console/`,
   });
+  capYoungGeneration();
   if (config.publicUrlDefaulted && config.port === 0) {
     // MAMORI_PORT=0 picked a port only now; the default public URL follows it.
     config.publicUrl = `http://localhost:${new URL(address).port}`;
