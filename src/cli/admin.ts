@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EVENT_TYPES, parseInstant } from '../flows/audit-export.js';
 import type { GroupChange } from '../flows/user-groups.js';
@@ -98,24 +97,30 @@ export function registerAdminCommands(program: Command): void {
     .description('create users in bulk from a JSON-lines file, all or nothing (docs/moving-in.md)')
     .argument('<file>', 'one JSON object a line: email, name, role, groups, password {format, hash}, totp')
     .action(async (file: string) => {
-      let input: Buffer;
+      // Opened here, read as it is imported (a block at a time): a million users never sit in memory at once.
+      const { openImportFile } = await import('../flows/import-lines.js');
+      let input: ReturnType<typeof openImportFile>;
       try {
-        input = readFileSync(file);
+        input = openImportFile(file);
       } catch {
         throw new RefusedError(`cannot read ${file}`);
       }
-      const [{ cliActor, cliCaller, withServices }, { ImportRefusedError, importUsers }] = await Promise.all([import('./shared.js'), import('../flows/user-import.js')]);
-      await withServices(async (s) => {
-        try {
-          const r = await importUsers(s, input, cliActor(), cliCaller);
-          process.stdout.write(`imported ${r.imported} users\n`);
-        } catch (err) {
-          if (!(err instanceof ImportRefusedError)) throw err;
-          // One line each, so a script (or grep) can list them; the reasons never quote a secret.
-          process.stderr.write(err.refused.map((r) => `line ${r.line}: ${r.reason}\n`).join(''));
-          throw new RefusedError(err.detail ?? 'nothing was imported');
-        }
-      });
+      try {
+        const [{ cliActor, cliCaller, withServices }, { ImportRefusedError, importUsers }] = await Promise.all([import('./shared.js'), import('../flows/user-import.js')]);
+        await withServices(async (s) => {
+          try {
+            const r = await importUsers(s, input.source, cliActor(), cliCaller);
+            process.stdout.write(`imported ${r.imported} users\n`);
+          } catch (err) {
+            if (!(err instanceof ImportRefusedError)) throw err;
+            // One line each, so a script (or grep) can list them; the reasons never quote a secret.
+            process.stderr.write(err.refused.map((r) => `line ${r.line}: ${r.reason}\n`).join(''));
+            throw new RefusedError(err.detail ?? 'nothing was imported');
+          }
+        });
+      } finally {
+        input.close();
+      }
     });
 
   user

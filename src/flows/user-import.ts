@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { newId } from '../crypto/tokens.js';
-import type { Insertable } from 'kysely';
+import { createHash, type Hash } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import { Value } from 'typebox/value';
 import { MamoriError } from '../errors.js';
 import { importHash } from '../methods/password/legacy.js';
@@ -10,11 +9,21 @@ import type { Caller } from '../methods/types.js';
 import { Email, Locale, Name, Role } from '../schemas/fields.js';
 import { GROUP_NAME_RULE, MAX_GROUPS } from '../schemas/groups.js';
 import type { Services } from '../services.js';
-import type { NewDevice } from '../store/devices.js';
 import { GROUP_NAME } from '../store/groups.js';
-import type { User, UserGroupsTable } from '../store/schema.js';
-import { insertImportedDevices, insertImportedGroups } from '../store/user-import.js';
-import { newUserRow, normalizeEmail } from '../store/users.js';
+import type { Database } from '../store/schema.js';
+import {
+  importedIds,
+  importedUserRows,
+  insertImportedDevices,
+  insertImportedGroups,
+  insertImportedUsers,
+  lostToConcurrentWriter,
+  withImportCache,
+  type ImportedDevice,
+  type ImportedGroup,
+} from '../store/user-import.js';
+import { normalizeEmail } from '../store/users.js';
+import { bufferSource, LineSplitter, linesOf, type FileLine, type ImportSource } from './import-lines.js';
 
 /**
  * `mamori user import FILE.jsonl` and `POST /api/v1/admin/users/import`: users in bulk, one JSON
@@ -58,8 +67,6 @@ const TOTP_SECRET_MIN_BYTES = 10;
 const TOTP_SECRET_MAX_BYTES = 64;
 const TOTP_PERIOD = { min: 10, max: 300 } as const;
 const DEFAULT_TOTP_NAME = 'Authenticator app';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A field name as the file spelled it, quoted and escaped: a reason is one line whatever the input holds. */
 const quote = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
@@ -160,88 +167,106 @@ function checkLine(text: string, line: number): ImportLine | string {
   };
 }
 
+/** Lines checked and written per multi-row statement: what an import holds is one chunk, whatever the size of the file. */
+export const IMPORT_CHUNK = 500;
+
+/** A chunk of the file: the lines it accepted and those it refused, and how many lines were read up to its end. */
+export interface ImportChunk {
+  accepted: ImportLine[];
+  refused: RefusedLine[];
+  linesRead: number;
+}
+
 /**
- * The file, line by line, with nothing written: every line either becomes an ImportLine or a
- * refusal. Lines are split on LF (a CR before it is dropped); blank lines are skipped; each line is
- * decoded as strict UTF-8 on its own, so a bad byte is reported at its line.
+ * The file, checked line by line as it is read, in chunks of at most `size` lines (accepted and
+ * refused): nothing is kept once its chunk is handed on, so the memory is one block of the input
+ * and one chunk. Blank lines are skipped (and counted). Emails repeated across the file are not
+ * this function's business: that takes every email, which the database has (see importUsers).
+ * The last chunk may be empty; it always comes, with the file's number of lines.
+ */
+export async function* checkedChunks(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size = IMPORT_CHUNK): AsyncGenerator<ImportChunk> {
+  const splitter = new LineSplitter();
+  let accepted: ImportLine[] = [];
+  let refused: RefusedLine[] = [];
+  const check = (l: FileLine) => {
+    if ('unreadable' in l) refused.push({ line: l.line, reason: l.unreadable });
+    else if (l.text.trim() !== '') {
+      const checked = checkLine(l.text, l.line);
+      if (typeof checked === 'string') refused.push({ line: l.line, reason: checked });
+      else accepted.push(checked);
+    }
+  };
+  for await (const block of source) {
+    for (const l of splitter.push(block)) {
+      check(l);
+      if (accepted.length + refused.length >= size) {
+        yield { accepted, refused, linesRead: l.line };
+        accepted = [];
+        refused = [];
+      }
+    }
+  }
+  for (const l of splitter.end()) check(l);
+  yield { accepted, refused, linesRead: splitter.lines };
+}
+
+/**
+ * The whole file in memory, checked, with nothing written: every line either becomes an
+ * ImportLine or a refusal, the second line of an email among the refusals. For a body already in
+ * memory (the HTTP import's approval check); importUsers streams instead.
  */
 export function parseImportFile(input: Buffer): { lines: ImportLine[]; refused: RefusedLine[]; total: number } {
   const lines: ImportLine[] = [];
   const refused: RefusedLine[] = [];
   const firstLineOf = new Map<string, number>();
-  let start = 0;
-  let n = 0;
-  // A UTF-8 byte order mark, as some Windows editors write, is not part of the first object.
-  if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) start = 3;
-  while (start < input.length) {
-    let end = input.indexOf(0x0a, start);
-    if (end < 0) end = input.length;
-    n++;
-    const raw = input.subarray(start, end > start && input[end - 1] === 0x0d ? end - 1 : end);
-    start = end + 1;
-    let text: string;
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      refused.push({ line: n, reason: 'not valid UTF-8' });
+  const file = linesOf(input);
+  for (const l of file.lines) {
+    if ('unreadable' in l) {
+      refused.push({ line: l.line, reason: l.unreadable });
       continue;
     }
-    if (text.trim() === '') continue;
-    const checked = checkLine(text, n);
+    if (l.text.trim() === '') continue;
+    const checked = checkLine(l.text, l.line);
     if (typeof checked === 'string') {
-      refused.push({ line: n, reason: checked });
+      refused.push({ line: l.line, reason: checked });
       continue;
     }
     const first = firstLineOf.get(checked.email);
     if (first !== undefined) {
-      refused.push({ line: n, reason: `the email ${checked.email} is also on line ${first}` });
+      refused.push({ line: l.line, reason: alsoOn(checked.email, first) });
       continue;
     }
-    firstLineOf.set(checked.email, n);
+    firstLineOf.set(checked.email, l.line);
     lines.push(checked);
   }
-  return { lines, refused, total: n };
+  return { lines, refused, total: file.total };
 }
 
-/** The rows the accepted lines become: users, their groups and their (active) authenticator apps. */
-function rowsOf(s: Pick<Services, 'box'>, lines: readonly ImportLine[], now: number) {
-  const users: User[] = [];
-  const groups: Insertable<UserGroupsTable>[] = [];
-  const devices: Required<NewDevice>[] = [];
-  for (const l of lines) {
-    const user = newUserRow({ email: l.email, name: l.name, role: l.role, locale: l.locale, passwordHash: l.passwordHash, now, disabled: l.disabled });
-    users.push(user);
-    for (const name of l.groups) groups.push({ user_id: user.id, name, created_at: now });
-    if (l.totp) {
-      const id = newId();
-      // The same associated data as a device assigned in the console, so the seed opens only as this row's.
-      const sealed = s.box.seal(l.totp.secret, `mfa-device:${id}`);
-      l.totp.secret.fill(0);
-      devices.push({
-        id,
-        user_id: user.id,
-        type: 'totp',
-        name: l.totp.name,
-        status: 'active',
-        created_at: now,
-        activated_at: now,
-        last_used_at: null,
-        secret_sealed: sealed.value,
-        secret_key_id: sealed.keyId,
-        // No code accepted yet: the first one the user types is the first step consumed.
-        counter: null,
-        lookup_key: null,
-        config: appDeviceConfig({ algorithm: l.totp.algorithm, digits: l.totp.digits, period: l.totp.period }),
-      });
-    }
+const alsoOn = (email: string, first: number) => `the email ${email} is also on line ${first}`;
+const taken = (email: string) => `a user with the email ${email} already exists`;
+
+/** The input as it passes, into the digest the audit events carry. */
+async function* digested(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, digest: Hash): AsyncGenerator<Uint8Array> {
+  for await (const block of source) {
+    digest.update(block);
+    yield block;
   }
-  return { users, groups, devices };
 }
 
-const alreadyThere = (lines: readonly ImportLine[], taken: readonly string[]): RefusedLine[] => {
-  const set = new Set(taken);
-  return lines.filter((l) => set.has(l.email)).map((l) => ({ line: l.line, reason: `a user with the email ${l.email} already exists` }));
-};
+/**
+ * The first accepted line of each of `emails`, read again from the start: an email the database
+ * refused for an import is either a user from before or an earlier line of the same file, and only
+ * the file knows which line. Read only when a file is refused with such lines, so an import that
+ * succeeds reads its file once; the second reading stops at the last line it needs.
+ */
+async function firstLinesOf(source: ImportSource, emails: ReadonlySet<string>, until: number): Promise<Map<string, number>> {
+  const first = new Map<string, number>();
+  for await (const chunk of checkedChunks(source())) {
+    for (const l of chunk.accepted) if (emails.has(l.email) && !first.has(l.email)) first.set(l.email, l.line);
+    if (chunk.linesRead >= until || first.size === emails.size) break;
+  }
+  return first;
+}
 
 /** A refused file: 400 `validation_failed` with `refused: [{line, reason}]`, every refused line in line order. */
 export class ImportRefusedError extends MamoriError {
@@ -254,63 +279,167 @@ export class ImportRefusedError extends MamoriError {
   }
 }
 
-/** Thrown inside the transaction to roll it back with the refusals in hand. */
+/** Thrown inside the transaction to roll it back once the whole file has been read. */
 class Refused extends Error {
-  constructor(readonly lines: RefusedLine[]) {
+  constructor() {
     super('refused');
   }
 }
 
-export type ImportPorts = Pick<Services, 'audit' | 'box' | 'clock' | 'store' | 'users'>;
+export type ImportPorts = Pick<Services, 'audit' | 'box' | 'clock' | 'store'>;
+
+/** What the import has seen so far: counts for the audit event, and the lines to refuse. */
+interface Tally {
+  lines: number;
+  imported: number;
+  withPassword: number;
+  withTotp: number;
+  admins: number;
+  refused: RefusedLine[];
+  /** Accepted lines whose email was already taken (see firstLinesOf): refused, their reason found at the end. */
+  takenEmails: Array<{ line: number; email: string }>;
+}
 
 /**
- * Imports the file all-or-nothing. Refusals throw ImportRefusedError, after an audit event saying how many lines were refused; a file
- * that imports commits its users, groups, devices and one `users_imported` event together.
+ * One chunk into the transaction: its users (an email already taken skips its row and is
+ * noted), then their groups and authenticator apps. Once any line is refused the import will roll
+ * back, so only the users are still written, for the emails the rest of the file repeats.
  */
-export async function importUsers(s: ImportPorts, input: Buffer, actor: string, caller: Caller): Promise<ImportedUsers> {
-  const { lines, refused, total } = parseImportFile(input);
-  const digest = createHash('sha256').update(input).digest('hex');
-  const refuse = async (list: RefusedLine[]): Promise<never> => {
-    list.sort((a, b) => a.line - b.line);
-    await s.audit.append({ type: 'users_import_refused', actor, ip: caller.ip, userAgent: caller.userAgent, detail: { lines: total, refused: list.length, sha256: digest } });
-    throw new ImportRefusedError(list, `${list.length} of ${total} lines were refused; nothing was imported`);
-  };
-  const emails = lines.map((l) => l.email);
-  // The report names every refused line, those whose email is taken among them.
-  if (refused.length > 0) return refuse([...refused, ...alreadyThere(lines, await s.users.existingEmails(emails))]);
-  if (lines.length === 0) return refuse([{ line: 1, reason: 'the file holds no users' }]);
-
-  const now = s.clock.now();
-  const rows = rowsOf(s, lines, now);
-  try {
-    await s.store.db.transaction().execute(async (trx) => {
-      const users = s.users.within(trx);
-      const taken = alreadyThere(lines, await users.existingEmails(emails));
-      if (taken.length > 0) throw new Refused(taken);
-      await users.insertMany(trx, rows.users);
-      await insertImportedGroups(trx, s.store.dialect, rows.groups);
-      await insertImportedDevices(trx, s.store.dialect, rows.devices);
-      await s.audit.append(
-        {
-          type: 'users_imported',
-          actor,
-          ip: caller.ip,
-          userAgent: caller.userAgent,
-          // Every imported row carries this created_at, which is how to list them afterwards.
-          detail: { imported: rows.users.length, withPassword: lines.filter((l) => l.passwordHash).length, withTotp: rows.devices.length, admins: lines.filter((l) => l.role === 'admin').length, createdAt: now, sha256: digest },
-        },
-        trx,
-      );
-    });
-  } catch (err) {
-    if (err instanceof Refused) return refuse(err.lines);
-    // A concurrent import or user creation took an email after the check: the unique index
-    // refused the insert. Say which lines, as if the other had committed first.
-    if (!(err instanceof MamoriError)) {
-      const taken = alreadyThere(lines, await s.users.existingEmails(emails));
-      if (taken.length > 0) return refuse(taken);
+async function writeChunk(s: ImportPorts, trx: Transaction<Database>, chunk: ImportChunk, now: number, tally: Tally): Promise<void> {
+  for (const r of chunk.refused) tally.refused.push(r);
+  // An email twice in one statement is refused as the second line, without asking the database.
+  const fresh: ImportLine[] = [];
+  const inChunk = new Set<string>();
+  for (const l of chunk.accepted) {
+    if (inChunk.has(l.email)) tally.takenEmails.push({ line: l.line, email: l.email });
+    else {
+      inChunk.add(l.email);
+      fresh.push(l);
     }
-    throw err;
   }
-  return { imported: rows.users.length, refused: [] };
+  // Taken: by a user from before, or by an earlier chunk of this file (its rows are in the table now).
+  const rows = importedUserRows(fresh, now);
+  const written = await insertImportedUsers(trx, s.store.dialect, rows);
+  const groups: ImportedGroup[] = [];
+  const withTotp: Array<{ line: ImportLine; userId: string }> = [];
+  fresh.forEach((l, i) => {
+    const id = rows[i]!.id;
+    if (!written.has(id)) {
+      tally.takenEmails.push({ line: l.line, email: l.email });
+      return;
+    }
+    tally.imported++;
+    if (l.passwordHash) tally.withPassword++;
+    if (l.role === 'admin') tally.admins++;
+    for (const name of l.groups) groups.push({ user_id: id, name, created_at: now });
+    if (l.totp) withTotp.push({ line: l, userId: id });
+  });
+  if (tally.refused.length > 0 || tally.takenEmails.length > 0) {
+    for (const l of chunk.accepted) l.totp?.secret.fill(0);
+    return;
+  }
+  const ids = importedIds(withTotp.length);
+  const devices = withTotp.map(({ line: l, userId }, i): ImportedDevice => {
+    const totp = l.totp!;
+    const id = ids[i]!;
+    // The same associated data as a device assigned in the console, so the seed opens only as this row's.
+    const sealed = s.box.seal(totp.secret, `mfa-device:${id}`);
+    totp.secret.fill(0);
+    return {
+      id,
+      user_id: userId,
+      type: 'totp',
+      name: totp.name,
+      status: 'active',
+      created_at: now,
+      activated_at: now,
+      last_used_at: null,
+      secret_sealed: sealed.value,
+      secret_key_id: sealed.keyId,
+      // No code accepted yet: the first one the user types is the first step consumed.
+      counter: null,
+      lookup_key: null,
+      config: appDeviceConfig({ algorithm: totp.algorithm, digits: totp.digits, period: totp.period }),
+    };
+  });
+  tally.withTotp += devices.length;
+  await insertImportedGroups(trx, s.store.dialect, groups);
+  await insertImportedDevices(trx, s.store.dialect, devices);
+}
+
+/**
+ * Imports the file all-or-nothing, streaming it into one transaction a chunk at a time: each
+ * chunk is checked and written while the next is still unread, and a refused line anywhere rolls
+ * the whole transaction back after the rest of the file has been read, so the answer names every
+ * refused line. Refusals throw ImportRefusedError, after an audit event saying how many lines were
+ * refused; a file that imports commits its users, groups, devices and one `users_imported` event
+ * together. `input` is the bytes (an HTTP body) or a source that reads them afresh at each call
+ * (a file: see openImportFile).
+ */
+export async function importUsers(s: ImportPorts, input: Buffer | ImportSource, actor: string, caller: Caller): Promise<ImportedUsers> {
+  const source: ImportSource = Buffer.isBuffer(input) ? bufferSource(input) : input;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await importOnce(s, source, actor, caller);
+    } catch (err) {
+      // Nothing was written: as if the other writer had committed first, the next reading finds its emails taken.
+      if (attempt < 3 && lostToConcurrentWriter(err)) continue;
+      throw err;
+    }
+  }
+}
+
+async function importOnce(s: ImportPorts, source: ImportSource, actor: string, caller: Caller): Promise<ImportedUsers> {
+  const digest = createHash('sha256');
+  const now = s.clock.now();
+  const tally: Tally = { lines: 0, imported: 0, withPassword: 0, withTotp: 0, admins: 0, refused: [], takenEmails: [] };
+  let sha256 = '';
+  try {
+    await withImportCache(s.store, () =>
+      s.store.db.transaction().execute(async (trx) => {
+        // The next chunk is read and checked while the database writes this one (PostgreSQL
+        // answers over the network; SQLite's calls return when done, so there it is in turn).
+        let writing: Promise<void> = Promise.resolve();
+        for await (const chunk of checkedChunks(digested(source(), digest))) {
+          await writing;
+          tally.lines = chunk.linesRead;
+          writing = writeChunk(s, trx, chunk, now, tally);
+          // Awaited above or below; until then a failure must not count as unhandled.
+          writing.catch(() => {});
+        }
+        await writing;
+        sha256 = digest.digest('hex');
+        if (tally.refused.length > 0 || tally.takenEmails.length > 0 || tally.imported === 0) throw new Refused();
+        await s.audit.append(
+          {
+            type: 'users_imported',
+            actor,
+            ip: caller.ip,
+            userAgent: caller.userAgent,
+            // Every imported row carries this created_at, which is how to list them afterwards.
+            detail: { imported: tally.imported, withPassword: tally.withPassword, withTotp: tally.withTotp, admins: tally.admins, createdAt: now, sha256 },
+          },
+          trx,
+        );
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof Refused)) throw err;
+    const list = [...tally.refused, ...(await reasonsForTaken(source, tally.takenEmails))];
+    if (list.length === 0) list.push({ line: 1, reason: 'the file holds no users' });
+    list.sort((a, b) => a.line - b.line);
+    await s.audit.append({ type: 'users_import_refused', actor, ip: caller.ip, userAgent: caller.userAgent, detail: { lines: tally.lines, refused: list.length, sha256 } });
+    throw new ImportRefusedError(list, `${list.length} of ${tally.lines} lines were refused; nothing was imported`);
+  }
+  return { imported: tally.imported, refused: [] };
+}
+
+/** Each line whose email was taken: the second of two lines, or an email a user had before the import. */
+async function reasonsForTaken(source: ImportSource, lines: Tally['takenEmails']): Promise<RefusedLine[]> {
+  if (lines.length === 0) return [];
+  const first = await firstLinesOf(source, new Set(lines.map((l) => l.email)), Math.max(...lines.map((l) => l.line)));
+  return lines.map(({ line, email }) => {
+    const at = first.get(email);
+    return { line, reason: at !== undefined && at < line ? alsoOn(email, at) : taken(email) };
+  });
 }
