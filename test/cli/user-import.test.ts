@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hash as bcryptHash } from 'bcryptjs';
@@ -107,5 +109,37 @@ describe('mamori user import / export / groups (SQLite in a fresh data dir)', ()
 
     const verify = await mamori(['audit', 'verify']);
     expectStatus(verify, 0);
+  });
+
+  it('reads the file as a stream: lines far apart named from the file, a pipe read whole, a directory refused', async () => {
+    // 1 200 lines: line 1 100 repeats line 3 two chunks later, so the refusal reads the file again to name it.
+    const many = Array.from({ length: 1200 }, (_, i) => JSON.stringify({ email: `far-${i + 1}@example.com` }));
+    many[1099] = JSON.stringify({ email: 'FAR-3@example.com' });
+    const far = file('far.jsonl', many.join('\n') + '\n');
+    // A named pipe (as `… | mamori user import /dev/stdin` gives) can be read once only, so it is read whole.
+    const fifo = (name: string, content: string) => {
+      const p = path.join(dir, name);
+      execFileSync('mkfifo', [p]);
+      // Blocks until the command opens it; a failed write shows as the command's own failure.
+      writeFile(p, content).catch(() => {});
+      return p;
+    };
+    const [r, piped, directory] = await Promise.all([
+      mamori(['user', 'import', far]),
+      mamori(['user', 'import', fifo('far.fifo', many.join('\n'))]),
+      mamori(['user', 'import', path.join(dir, 'data')]),
+    ]);
+    for (const x of [r, piped]) {
+      expectStatus(x, 1);
+      expect(ours(x.stderr)).toEqual(['line 1100: the email far-3@example.com is also on line 3', 'mamori: 1 of 1200 lines were refused; nothing was imported']);
+    }
+    expectStatus(directory, 1);
+    expect(ours(directory.stderr)).toEqual([`mamori: cannot read ${path.join(dir, 'data')}`]);
+
+    const good = Array.from({ length: 1200 }, (_, i) => JSON.stringify({ email: `piped-${i}@example.com` })).join('\r\n');
+    const ok = await mamori(['user', 'import', fifo('good.fifo', good)]);
+    expectStatus(ok, 0);
+    expect(ok.stdout).toBe('imported 1200 users\n');
+    expect(lines((await mamori(['user', 'list'])).stdout).filter((l) => l.includes('@example.com\t'))).toHaveLength(1203);
   });
 });
