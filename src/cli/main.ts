@@ -65,5 +65,11 @@ const code = await main(process.argv.slice(2));
 // `serve` keeps running through its listeners; every other command ends here.
 if (code !== 0 || process.argv[2] !== 'serve') {
   process.exitCode = code;
-  if (process.argv[2] !== 'serve') setImmediate(() => process.exit(code));
+  if (process.argv[2] !== 'serve') {
+    // process.exit drops what a pipe has not taken yet (a long `user list` or export read by a
+    // slow reader came out cut short): exit once both streams have handed everything over.
+    const drained = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  }
 }

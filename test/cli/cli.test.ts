@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, type ChainedRow } from '../../src/audit/chain.js';
-import { runMamori, type CliResult } from '../helpers/cli.js';
+import { projectRoot, runMamori, type CliResult } from '../helpers/cli.js';
 
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 const ADMIN_PASSWORD = 'a long passphrase for the admin';
@@ -156,5 +157,24 @@ describe('mamori CLI (SQLite in a fresh data dir)', () => {
     expectRefusal(key, 2);
     expect(key.stderr).toContain('MAMORI_MASTER_KEY');
     expect(key.stderr).not.toContain('too-short');
+  });
+
+  it('hands a slow reader of its pipe every line before it exits (`mamori user list | …`)', async () => {
+    const file = path.join(dataDir, 'many.jsonl');
+    writeFileSync(file, Array.from({ length: 5000 }, (_, i) => JSON.stringify({ email: `pipe-${String(i).padStart(5, '0')}@example.com`, name: 'x'.repeat(60) })).join('\n') + '\n');
+    expect((await mamori(['user', 'import', file])).status).toBe(0);
+    // Far more than a pipe holds (64 KiB), and nothing read for the first second.
+    const child = spawn(process.execPath, ['bin/mamori.js', 'user', 'list'], { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', MAMORI_BUILD: 'never', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pause();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 1000));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stdout.resume();
+    const closed = new Promise<void>((resolve) => child.stdout.once('close', () => resolve()));
+    expect(await exited).toBe(0);
+    await closed;
+    expect(lines(out).filter((l) => l.includes('@example.com\t') || /pipe-\d{5}@example\.com/.test(l))).toHaveLength(lines(out).length);
+    expect(lines(out).filter((l) => /pipe-\d{5}@example\.com/.test(l))).toHaveLength(5000);
   });
 });
