@@ -211,7 +211,7 @@ export function setupTokenFile(dataDir: string): string {
 /** While no user exists, a one-time setup token guards POST /api/v1/setup. */
 export async function ensureSetupToken(s: Services): Promise<string | undefined> {
   const file = setupTokenFile(s.config.dataDir);
-  if ((await s.users.count()) > 0) {
+  if (await s.users.any()) {
     rmSync(file, { force: true });
     return undefined;
   }

@@ -101,7 +101,7 @@ export async function acceptInvitation(s: Pick<Services, 'clock' | 'invitations'
 }
 
 export async function setupNeeded(s: Pick<Services, 'users'>): Promise<boolean> {
-  return (await s.users.count()) === 0;
+  return !(await s.users.any());
 }
 
 /** POST /api/v1/setup: the first administrator, guarded by the one-time token from the data dir. */

@@ -100,6 +100,11 @@ export class UserRepository {
     return this.within(trx).create(u);
   }
 
+  /** Whether any user exists: one row read, where a count would read the whole table (a million rows at every start). */
+  async any(): Promise<boolean> {
+    return (await this.db.selectFrom('users').select('id').limit(1).executeTakeFirst()) !== undefined;
+  }
+
   async count(): Promise<number> {
     const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(r.n);

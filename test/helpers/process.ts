@@ -21,7 +21,11 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
   const logs: string[] = [];
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('\n')}`)), 20_000);
+    const timer = setTimeout(() => {
+      // A server that never said it is ready must not outlive the test that waited for it.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${logs.join('\n')}`));
+    }, 20_000);
     const onLine = (line: string) => {
       logs.push(line);
       // The start line's structured `address` (its text names the public URL instead).
