@@ -5,6 +5,7 @@ import { checkedChunks, IMPORT_CHUNK, ImportRefusedError, importUsers } from '..
 import { base32Encode } from '../../src/methods/totp/otpauth.js';
 import { databases } from '../helpers/db.js';
 import { createTestUser, startServer, type TestServer } from '../helpers/server.js';
+import { prng } from '../helpers/prng.js';
 
 /**
  * `mamori user import` reads its file as a stream (src/flows/import-lines.ts, checkedChunks in
@@ -13,17 +14,6 @@ import { createTestUser, startServer, type TestServer } from '../helpers/server.
  * and to writing nothing when the input is malformed, cut short or fails while being read.
  */
 
-/** A small seeded generator, so a failing case can be run again. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** How the whole file was split before it was streamed: the reference the splitter must match. */
 function wholeFileLines(input: Buffer): { lines: FileLine[]; total: number } {

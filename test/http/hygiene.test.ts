@@ -4,6 +4,7 @@ import type { Answer, Client } from '../helpers/client.js';
 import { projectRoot } from '../helpers/cli.js';
 import { databases } from '../helpers/db.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
+import { prng } from '../helpers/prng.js';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 
@@ -16,23 +17,16 @@ function expectProblem(r: Answer, status: number, code: string) {
 // ---------------------------------------------------------------------------------------------
 // A small, reproducible generator of malformed requests, driven by the OpenAPI document.
 
-/** mulberry32: a seeded PRNG, so a failing case can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A seeded generator (test/helpers/prng.ts), so a failing case can be replayed. */
+function seeded(seed: number) {
+  const next = prng(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
     pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
   };
 }
-type Rng = ReturnType<typeof prng>;
+type Rng = ReturnType<typeof seeded>;
 
 interface JsonSchema {
   type?: string | string[];
@@ -464,7 +458,7 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
     for (const k of ['POST /api/v1/setup', 'POST /api/v1/sign-in', 'POST /api/v1/sign-in/email-code', 'POST /api/v1/sign-out', 'DELETE /api/v1/me/sessions/{id}', 'PUT /api/v1/me/password', 'POST /api/v1/admin/users', 'PATCH /api/v1/admin/users/{id}', 'POST /api/v1/admin/users/{id}/unlock']) {
       expect(keys).toContain(k);
     }
-    const rng = prng(0x6d616d6f);
+    const rng = seeded(0x6d616d6f);
     const someId = () => rng.pick(['AAAAAAAAAAAAAAAAAAAAAA', 'user_1', 'x', 'Zm9vYmFy-_']);
 
     const users = await server.services.users.count();

@@ -11,6 +11,7 @@ import {
   type PskcKey,
 } from '../../src/hardware-tokens/pskc.js';
 import { hotp, totp } from '../../src/methods/totp/otp.js';
+import { prng } from '../helpers/prng.js';
 
 // RFC 6030 samples kept with the tests (test/fixtures/README.md).
 const fixture = (name: string): string =>
@@ -597,17 +598,6 @@ describe('parsePskc: PBKDF2 cost is capped and off the event loop', () => {
 // ---------------------------------------------------------------------------
 // Fuzz: mutated copies of the valid fixtures either parse or fail with PskcError.
 
-/** mulberry32: a fixed seed makes every failure reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutator = (doc: string, rnd: () => number) => string | Buffer;
 
