@@ -67,6 +67,8 @@ describe.skipIf(browserSkipReason !== null)('console: approvals under the two-pe
 
       // Approvals: hers to cancel, not to approve; the tab counts what waits.
       const tabs = page.getByRole('navigation', { name: t['admin.title']!, exact: true });
+      // The last tab: it may go or gain its count once loaded, and must not move the others meanwhile.
+      expect(await tabs.getByRole('link').last().textContent()).toMatch(new RegExp(`^${t['admin.approvals']!}`));
       await tabs.getByRole('link', { name: new RegExp(`^${t['admin.approvals']!}`) }).click();
       const disableRequest = fill(t['admin.approval.disable']!, { email: bob.email });
       const row = rowOf(boss, new RegExp(disableRequest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));

@@ -13,12 +13,16 @@ import { Page } from '../../ui/page';
 import { stepUp } from '../sign-in/step-up';
 import './layout.css';
 
+/**
+ * Approvals comes last: it is shown until its summary has loaded and may then go (or gain its
+ * count), and a tab that goes or grows must not move the others under a pointer about to click.
+ */
 const PARTS: readonly { path: string; label: MessageKey }[] = [
   { path: '/admin/users', label: 'admin.users' },
-  { path: '/admin/approvals', label: 'admin.approvals' },
   { path: '/admin/applications', label: 'admin.clients' },
   { path: '/admin/tokens', label: 'admin.tokens' },
   { path: '/admin/audit', label: 'admin.audit' },
+  { path: '/admin/approvals', label: 'admin.approvals' },
 ];
 
 /** Whether the two-person rule is on (or was: requests remain), and how many requests wait. */
