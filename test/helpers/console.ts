@@ -47,6 +47,14 @@ export async function openConsole(browser: Browser, origin: string, lang: Lang, 
   return { context, page, problems, t: dict[lang] };
 }
 
+/** `openConsole` at a screen `width` (1280 px or a phone's), once the first page is drawn and its redirect done. */
+export async function openConsoleAt(browser: Browser, origin: string, lang: Lang, width: number): Promise<Tab> {
+  const tab = await openConsole(browser, origin, lang);
+  await tab.page.locator('main h1').waitFor();
+  if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
+  return tab;
+}
+
 export const heading = (tab: Tab, key: string, level = 1) => tab.page.getByRole('heading', { name: tab.t[key]!, level, exact: true });
 export const button = (tab: Tab, key: string) => tab.page.getByRole('button', { name: tab.t[key]!, exact: true });
 

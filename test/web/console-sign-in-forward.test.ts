@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../helpers/axe.js';
 import { browserSkipReason, launchChromium } from '../helpers/browser.js';
-import { button, heading, openConsole, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
+import { button, heading, openConsoleAt, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
@@ -45,13 +45,7 @@ describe.skipIf(browserSkipReason !== null)('console: forward-auth returns (Chro
     await server?.close();
   });
 
-  async function open(lang: Lang, width: number): Promise<Tab> {
-    const tab = await openConsole(browser, origin, lang);
-    // The first page drawn (its redirect done) before the test goes anywhere else.
-    await tab.page.locator('main h1').waitFor();
-    if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
-    return tab;
-  }
+  const open = (lang: Lang, width: number): Promise<Tab> => openConsoleAt(browser, origin, lang, width);
   const signInAt = (aal: '2' | 'phr') => `${origin}/console/#/sign-in?rd=${encodeURIComponent(appUrl)}&aal=${aal}`;
 
   for (const { lang, width } of COMBOS) {

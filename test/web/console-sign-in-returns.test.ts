@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../helpers/axe.js';
 import { api, browserSkipReason, createCredential, launchChromium } from '../helpers/browser.js';
-import { button, heading, openConsole, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
+import { button, heading, openConsoleAt, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
@@ -34,10 +34,7 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
 
   /** A tab with a virtual passkey authenticator, at `width`. */
   async function open(lang: Lang, width: number): Promise<Tab> {
-    const tab = await openConsole(browser, origin, lang);
-    // The first page drawn (its redirect done) before the test goes anywhere else.
-    await tab.page.locator('main h1').waitFor();
-    if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
+    const tab = await openConsoleAt(browser, origin, lang, width);
     const cdp = await tab.context.newCDPSession(tab.page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, screenshot } from '../helpers/axe.js';
 import { api, browserSkipReason, createCredential, launchChromium } from '../helpers/browser.js';
-import { button, heading, openConsole, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
+import { button, heading, openConsoleAt, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 
@@ -39,13 +39,7 @@ describe.skipIf(browserSkipReason !== null)('console: signing in (Chromium)', ()
     await server?.close();
   });
 
-  async function open(lang: Lang, width: number): Promise<Tab> {
-    const tab = await openConsole(browser, origin, lang);
-    // The first page drawn (its redirect done) before the test goes anywhere else.
-    await tab.page.locator('main h1').waitFor();
-    if (width !== 1280) await tab.page.setViewportSize({ width, height: 740 });
-    return tab;
-  }
+  const open = (lang: Lang, width: number): Promise<Tab> => openConsoleAt(browser, origin, lang, width);
 
   /** axe, and at a phone's width nothing that scrolls sideways. */
   async function check(page: Page, width: number, where: string) {
