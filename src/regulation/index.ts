@@ -126,38 +126,25 @@ export class Regulator {
   async reserve(budgets: Budget[], trx?: Transaction<Database>): Promise<Attempt | Refusal> {
     const now = this.clock.now();
     const before = new Map<BudgetName, number>();
-    if (trx) {
-      // In the caller's transaction, which settles the attempt and commits once (a second step:
-      // the reservation, the check and its outcome). The row locks taken here are held until
-      // then, so concurrent attempts on one budget wait for each other's outcome. A refusal gives
-      // back the places already taken, so an attempt holds all of its places or none.
-      const repo = this.attempts.within(trx);
+    // Either in the caller's transaction, which then settles the attempt and commits once (a
+    // second step: the reservation, the check and its outcome; the row locks taken here are held
+    // until then, so concurrent attempts on one budget wait for each other's outcome), or in one
+    // of its own (one commit for all the places). A refusal gives back the places already taken,
+    // so an attempt holds all of its places or none.
+    const take = async (repo: AttemptRepository): Promise<Budget | undefined> => {
       for (const [i, budget] of budgets.entries()) {
         const failures = await repo.reserve(budget.key, budget.rule, now);
         if (failures === null) {
           for (const taken of budgets.slice(0, i)) await repo.release(taken.key, now);
-          return { budget, decision: await this.explain(budget, now, repo) };
+          return budget;
         }
         before.set(budget.name, failures);
       }
-      return new Attempt(this.attempts, this.clock, budgets, before, now + SETTLE_WITHIN_MS);
-    }
-    // All places in one transaction of their own (one commit instead of one per budget); a
-    // refusal rolls back the places already taken.
-    const refused = budgets.length === 0 ? undefined : await this.attempts
-      .atomically(async (repo) => {
-        for (const budget of budgets) {
-          const failures = await repo.reserve(budget.key, budget.rule, now);
-          if (failures === null) throw new RefusedBy(budget);
-          before.set(budget.name, failures);
-        }
-        return undefined;
-      })
-      .catch((err: unknown) => {
-        if (err instanceof RefusedBy) return err.budget;
-        throw err;
-      });
-    if (refused) return { budget: refused, decision: await this.explain(refused, now) };
+      return undefined;
+    };
+    const repo = trx ? this.attempts.within(trx) : this.attempts;
+    const refused = budgets.length === 0 ? undefined : await repo.atomically(take);
+    if (refused) return { budget: refused, decision: await this.explain(refused, now, repo) };
     return new Attempt(this.attempts, this.clock, budgets, before, now + SETTLE_WITHIN_MS);
   }
 
@@ -308,13 +295,6 @@ export class Attempt {
     };
     if (trx) return all(this.attempts.within(trx));
     return this.budgets.length > 1 ? this.attempts.atomically(all) : all(this.attempts);
-  }
-}
-
-/** Unwinds the reserving transaction at the first budget with no room. */
-class RefusedBy extends Error {
-  constructor(readonly budget: Budget) {
-    super(`no room in ${budget.name}`);
   }
 }
 
