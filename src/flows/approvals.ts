@@ -10,7 +10,7 @@ import type { AuditEntry } from '../store/audit.js';
 import type { AdminApproval, Database, Session, User } from '../store/schema.js';
 import { announceAllRemoved, announceDeviceRemoval, removeAllDevicesWithin, removeDeviceWithin, type DevicePorts } from './devices.js';
 import { adminActionsOf, notifyAdminAction } from './notify.js';
-import { parseImportFile } from './user-import.js';
+import { parseImportFile } from './import-format.js';
 import { updateUserWithin } from './users.js';
 
 /**

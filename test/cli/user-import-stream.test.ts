@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineSplitter, MAX_LINE_BYTES, type FileLine, type ImportSource } from '../../src/flows/import-lines.js';
-import { checkedChunks, IMPORT_CHUNK, ImportRefusedError, importUsers } from '../../src/flows/user-import.js';
+import { checkedChunks, IMPORT_CHUNK } from '../../src/flows/import-format.js';
+import { ImportRefusedError, importUsers } from '../../src/flows/user-import.js';
 import { base32Encode } from '../../src/methods/totp/otpauth.js';
 import { databases } from '../helpers/db.js';
 import { createTestUser, startServer, type TestServer } from '../helpers/server.js';
