@@ -111,8 +111,8 @@ export interface Factor {
   readonly proofFields: Record<string, TSchema>;
   readonly ui: { label: Label; deviceLabels: Record<string, Label>; proof: FieldUi[] };
   readonly assignments: readonly Assignment[];
-  /** True when the user holds an active credential of this kind (read in `trx` when given). */
-  isAssigned(userId: string, trx?: Transaction<Database>): Promise<boolean>;
+  /** True when the user holds an active credential of this kind. */
+  isAssigned(userId: string): Promise<boolean>;
   /** Options the browser needs before it can answer (`POST /sign-in/mfa/{id}-options`, `/me/step-up/{id}-options`). */
   challenge?(user: User, purpose: Purpose): Promise<unknown>;
   /**

@@ -175,8 +175,8 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [app, hardware],
 
-    async isAssigned(userId, trx) {
-      return (await (trx ? devices.within(trx) : devices).listActive(userId, factor.deviceTypes)).length > 0;
+    async isAssigned(userId) {
+      return (await devices.listActive(userId, factor.deviceTypes)).length > 0;
     },
 
     async verify(user: User, input: Record<string, unknown>, _caller: Caller, _purpose, trx): Promise<Proof | null> {
