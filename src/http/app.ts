@@ -56,6 +56,8 @@ declare module 'fastify' {
     rawBody?: boolean;
     /** The route hands the raw request to another framework (the OpenID Connect library), untouched by Mamori's hooks and parsers. */
     foreign?: boolean;
+    /** The route answers with the console's pages and files: they get the full set of a document's security headers. */
+    document?: boolean;
   }
 }
 
@@ -71,8 +73,10 @@ function isNoBody(req: FastifyRequest): boolean {
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
 export async function buildApp(s: Services) {
-  // Worked out once (security-headers.ts): the same headers for every answer.
-  const securityHeaders = planSecurityHeaders({
+  // Worked out once (security-headers.ts), by helmet: two fixed sets, chosen per route.
+  const https = s.config.publicUrl.startsWith('https:');
+  // The console's pages: helmet's full set, with a policy that allows only the console's own files.
+  const documentHeaders = planSecurityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -88,8 +92,26 @@ export async function buildApp(s: Services) {
         frameAncestors: ["'none'"],
       },
     },
-    strictTransportSecurity: s.config.publicUrl.startsWith('https:'),
+    strictTransportSecurity: https,
     crossOriginEmbedderPolicy: false,
+    xFrameOptions: { action: 'deny' },
+  });
+  // Everything else (JSON, problem+json, forward-auth's empty answers, /metrics): what OWASP's REST
+  // cheat sheet lists for an API. A document there may load nothing and be framed nowhere, and a
+  // browser may not sniff it into one. The headers only browsers rendering a page act on are left
+  // out: on forward-auth, checked before every proxied request, they were most of each answer.
+  // Fails closed: a page served from a route not marked `document` loads no script or style.
+  const apiHeaders = planSecurityHeaders({
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    strictTransportSecurity: https,
+    crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+    xFrameOptions: { action: 'deny' },
   });
 
   const app = Fastify({
@@ -102,7 +124,7 @@ export async function buildApp(s: Services) {
     // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.
     // Errors Fastify raises before routing (bad URL, oversize parameter) carry the same headers.
     frameworkErrors: (err, _req, reply) => {
-      applySecurityHeaders(reply.raw, securityHeaders);
+      applySecurityHeaders(reply.raw, apiHeaders);
       void sendProblem(reply, toProblem(err));
     },
     ajv: {
@@ -141,13 +163,13 @@ export async function buildApp(s: Services) {
   // Cookies are parsed when a route reads one (cookies.ts readCookie), not for every request:
   // /healthz, /metrics, the console's files and the OpenID Connect routes never look.
   await app.register(cookie, { hook: false });
-  // One synchronous hook for every request (each hook is a step on the hot path): the security
-  // headers, then the cross-site check of state-changing requests. The OpenID Connect library's
+  // One synchronous hook for every request (each hook is a step on the hot path): the route's
+  // security headers, then the cross-site check of state-changing requests. The OpenID Connect library's
   // routes (`foreign`) keep their own headers and checks: its token endpoint is called cross-site
   // by design, and its pages carry their own CSP.
   app.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.config.foreign) return done();
-    applySecurityHeaders(reply.raw, securityHeaders);
+    applySecurityHeaders(reply.raw, req.routeOptions.config.document ? documentHeaders : apiHeaders);
     if (STATE_CHANGING.has(req.method)) {
       const origin = req.headers.origin;
       if ((origin !== undefined && origin !== s.config.publicUrl) || req.headers['sec-fetch-site'] === 'cross-site') {

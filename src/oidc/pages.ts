@@ -16,5 +16,5 @@ interface Text {
 export function page(acceptLanguage: string, texts: { en: Text; ja: Text }): string {
   const lang = /^\s*ja\b/i.test(acceptLanguage) ? 'ja' : 'en';
   const t = texts[lang];
-  return `<!DOCTYPE html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(t.title)} — Mamori</title><link rel="stylesheet" href="/console/console.css"></head><body><main class="card oidc-page">${t.body}</main></body></html>`;
+  return `<!DOCTYPE html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(t.title)} — Mamori</title><link rel="stylesheet" href="/console/app.css"></head><body><main class="card oidc-page">${t.body}</main></body></html>`;
 }

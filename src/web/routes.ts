@@ -81,12 +81,13 @@ export function webRoutes(s: Services): FastifyPluginAsyncTypebox {
   };
   return async (app) => {
     const home = async (req: FastifyRequest, reply: FastifyReply) => reply.redirect(atPublicUrl(s, req, '/console/') ?? '/console/');
-    app.get('/', { schema: { hide: true } }, home);
-    app.get('/console', { schema: { hide: true } }, home);
-    app.get('/console/', { schema: { hide: true } }, page);
+    const document = { document: true };
+    app.get('/', { schema: { hide: true }, config: document }, home);
+    app.get('/console', { schema: { hide: true }, config: document }, home);
+    app.get('/console/', { schema: { hide: true }, config: document }, page);
     app.get(
       '/console/:file',
-      { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },
+      { schema: { hide: true, params: Type.Object({ file: Type.String() }) }, config: document },
       async (req, reply) => {
         const name = req.params.file;
         if (PAGES.has(name)) return page(req, reply);

@@ -30,13 +30,20 @@ export interface AuthenticatorPage {
 }
 
 /**
+ * A page of the service that scripts may run `fetch` from: the console's stylesheet, which is
+ * served with the console's policy (connect-src 'self'). Not /healthz: an API answer shown as a
+ * document may load nothing (default-src 'none'), so a fetch from it is refused.
+ */
+export const SAME_ORIGIN_PAGE = '/console/app.css';
+
+/**
  * A browser tab at `origin` with a CDP virtual authenticator: `passkey` is a platform
  * authenticator with resident keys and user verification; `securityKey` a USB key without either.
  */
 export async function pageWithAuthenticator(browser: Browser, origin: string, kind: 'passkey' | 'securityKey'): Promise<AuthenticatorPage> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${origin}/healthz`);
+  await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -408,14 +408,28 @@ describe.each(databases)('HTTP hygiene ($name)', ({ name, skip }) => {
 
   it.skipIf(skip)('sends security headers, also on errors', async () => {
     const c = server.client();
-    for (const r of [await c.get('/healthz'), await c.get('/no/such/page'), await c.post('/api/v1/sign-in', { email: 'x' })]) {
+    // Answers that are not pages: a document there may load nothing and be framed nowhere.
+    for (const r of [await c.get('/healthz'), await c.get('/no/such/page'), await c.post('/api/v1/sign-in', { email: 'x' }), await c.get('/api/v1/session')]) {
+      expect(r.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(r.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(r.headers.get('x-powered-by')).toBeNull();
+      expect(r.headers.get('server')).toBeNull();
+    }
+    // The console's pages: the policy that lets them load their own script and style, and nothing else.
+    // (The pages may be a redirect to the public URL, which the test server's address is not.)
+    for (const r of [await c.get('/console/'), await c.get('/console/sign-in'), await c.get('/console/app.js')]) {
+      expect(r.status).toBeLessThan(400);
       const csp = r.headers.get('content-security-policy') ?? '';
       expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toContain('unsafe-inline');
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(r.headers.get('x-powered-by')).toBeNull();
-      expect(r.headers.get('server')).toBeNull();
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.headers.get('cross-origin-opener-policy')).toBe('same-origin');
     }
     expect((await c.get('/api/v1/session')).headers.get('cache-control')).toBe('no-store');
   });

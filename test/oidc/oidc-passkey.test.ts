@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, browserSkipReason, createCredential, getAssertion, launchChromium, pageWithAuthenticator } from '../helpers/browser.js';
+import { api, browserSkipReason, createCredential, getAssertion, launchChromium, pageWithAuthenticator, SAME_ORIGIN_PAGE } from '../helpers/browser.js';
 import { dict } from '../helpers/console.js';
 import { createServer, type Server } from 'node:http';
 import { databases } from '../helpers/db.js';
@@ -88,7 +88,7 @@ describe.skipIf(browserSkipReason !== null).each(databases)('OpenID Connect with
     expect(refused.searchParams.get('code')).toBeNull();
 
     // Back on Mamori, the user assigns a passkey (the assignment itself proves it, so the session is now phishing-resistant).
-    await page.goto(`${server.config.publicUrl}/healthz`);
+    await page.goto(`${server.config.publicUrl}${SAME_ORIGIN_PAGE}`);
     const options = await api(page, 'POST', '/api/v1/me/mfa-devices/webauthn-options', {});
     expect(options.status).toBe(200);
     const credential = await createCredential(page, options.body);
@@ -104,7 +104,7 @@ describe.skipIf(browserSkipReason !== null).each(databases)('OpenID Connect with
     expect((claims.amr as string[]).some((v) => v === 'hwk' || v === 'swk')).toBe(true);
 
     // A fresh sign-in with the passkey alone (passwordless) reaches phr too.
-    await page.goto(`${server.config.publicUrl}/healthz`);
+    await page.goto(`${server.config.publicUrl}${SAME_ORIGIN_PAGE}`);
     await api(page, 'POST', '/api/v1/sign-out');
     const passkeyOptions = await api(page, 'POST', '/api/v1/sign-in/passkey-options', {});
     const assertion = await getAssertion(page, passkeyOptions.body);

@@ -315,6 +315,16 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
       expect(r.status, p).toBeLessThan(500);
       if (r.headers.get('location')) expect(r.headers.get('location')!, p).not.toMatch(/evil\.example/);
     }
+    // The page an expired sign-in request gets is a document: the console's policy, and a stylesheet that exists.
+    const expired = await c.get('/oidc/interaction/doesnotexist');
+    expect(expired.status).toBe(400);
+    expect(expired.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(expired.headers.get('content-security-policy')).toContain("style-src 'self'");
+    const stylesheet = /<link rel="stylesheet" href="([^"]+)"/.exec(expired.text)?.[1];
+    expect(stylesheet).toBeDefined();
+    const css = await c.get(stylesheet!);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
     for (const body of ['', 'grant_type=authorization_code&code=x', 'grant_type=refresh_token&refresh_token=x', '%%%', 'a'.repeat(70_000)]) {
       const r = await fetch(`${a.url}/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${rp.clientId}:${rp.clientSecret}`).toString('base64')}` }, body });
       expect(r.status, body.slice(0, 20)).toBeLessThan(500);

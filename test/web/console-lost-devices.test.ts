@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { expectAccessible } from '../helpers/axe.js';
-import { browserSkipReason, launchChromium } from '../helpers/browser.js';
+import { browserSkipReason, launchChromium, SAME_ORIGIN_PAGE } from '../helpers/browser.js';
 import { button, heading, openConsole, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
@@ -128,7 +128,7 @@ describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', (
         await tab.page.getByText(tab.t['recoverCancel.done']!).waitFor();
         await check(tab.page, width, 'recovery cancelled');
         // Opened again without its token (a new page load): it says the link is incomplete.
-        await tab.page.goto(`${origin}/healthz`);
+        await tab.page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
         await tab.page.goto(`${origin}/console/#/recover-cancel`);
         await tab.page.getByText(tab.t['recover.missing']!).waitFor();
 

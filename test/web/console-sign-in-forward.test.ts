@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../helpers/axe.js';
-import { browserSkipReason, launchChromium } from '../helpers/browser.js';
+import { browserSkipReason, launchChromium, SAME_ORIGIN_PAGE } from '../helpers/browser.js';
 import { button, heading, openConsoleAt, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
@@ -76,7 +76,7 @@ describe.skipIf(browserSkipReason !== null)('console: forward-auth returns (Chro
         expect(new URL(page.url()).hash).toBe('#/security');
 
         // A passkey asked for, and this user has none: the step-up says so and leads to assigning one.
-        await page.goto(`${origin}/healthz`);
+        await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
         await page.goto(signInAt('phr'));
         const dialog = page.getByRole('dialog');
         await dialog.getByText(t['stepUp.needKey']!).waitFor();

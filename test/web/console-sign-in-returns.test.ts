@@ -8,7 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../helpers/axe.js';
-import { api, browserSkipReason, createCredential, launchChromium } from '../helpers/browser.js';
+import { api, browserSkipReason, createCredential, launchChromium, SAME_ORIGIN_PAGE } from '../helpers/browser.js';
 import { button, heading, openConsoleAt, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
@@ -74,11 +74,11 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
    * hash alone would keep the console's page, which read its return address when it started).
    */
   async function arrive(page: Page, hash: string) {
-    await page.goto(`${origin}/healthz`);
+    await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
     await page.goto(`${origin}/console/${hash}`);
   }
 
-  const healthz = () => encodeURIComponent(`${origin}/healthz`);
+  const back = () => encodeURIComponent(`${origin}${SAME_ORIGIN_PAGE}`);
   const check = async (page: Page, width: number, where: string) => {
     await expectAccessible(page, `${where} at ${width} px`);
     expect(await page.evaluate(() => document.documentElement.scrollWidth), where).toBeLessThanOrEqual(width);
@@ -91,11 +91,11 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
       const { page, t } = tab;
       const host = new URL(origin).host;
       try {
-        await page.goto(`${origin}/healthz`);
+        await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
         const secret = await enrol(page, email);
 
         // Signed out: sign in with the app's code; the passkey is asked for before going back.
-        await arrive(page, `#/sign-in?rd=${healthz()}&aal=phr`);
+        await arrive(page, `#/sign-in?rd=${back()}&aal=phr`);
         await passwordStep(tab, email);
         await withAppCode(tab, secret);
         const dialog = page.getByRole('dialog');
@@ -105,7 +105,7 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
         expect(await dialog.getByLabel(t['mfa.code']!, { exact: true }).count()).toBe(0);
         await check(page, width, 'step-up for an application');
         await dialog.getByRole('button', { name: t['mfa.usePasskey']!, exact: true }).click();
-        await page.waitForURL(`${origin}/healthz`);
+        await page.waitForURL(`${origin}${SAME_ORIGIN_PAGE}`);
         expect((await api(page, 'GET', '/api/v1/session')).body.acr).toBe('urn:mamori:phr');
 
         // Signed in at aal 2 only (a new sign-in with the code), then the application's link: the step-up at once.
@@ -114,16 +114,16 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
         await passwordStep(tab, email);
         await withAppCode(tab, secret);
         await heading(tab, 'security.title').waitFor();
-        await arrive(page, `#/sign-in?rd=${healthz()}&aal=phr`);
+        await arrive(page, `#/sign-in?rd=${back()}&aal=phr`);
         await dialog.getByText(t['stepUp.forAppKey']!.replace('{host}', host)).waitFor();
         // Closed: the user stays on Security credentials.
         await page.keyboard.press('Escape');
         await dialog.waitFor({ state: 'detached' });
         await heading(tab, 'security.title').waitFor();
         expect(page.url()).toBe(`${origin}/console/#/security`);
-        await arrive(page, `#/sign-in?rd=${healthz()}&aal=phr`);
+        await arrive(page, `#/sign-in?rd=${back()}&aal=phr`);
         await dialog.getByRole('button', { name: t['mfa.usePasskey']!, exact: true }).click();
-        await page.waitForURL(`${origin}/healthz`);
+        await page.waitForURL(`${origin}${SAME_ORIGIN_PAGE}`);
         expect(tab.problems).toEqual([]);
       } finally {
         await tab.context.close();
@@ -136,7 +136,7 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
     const tab = await open(lang, width);
     const { page, t } = tab;
     try {
-      await page.goto(`${origin}/healthz`);
+      await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
       const secret = await enrol(page, email);
       await page.goto(`${origin}/console/#/sign-in`);
       await passwordStep(tab, email);
@@ -144,13 +144,13 @@ describe.skipIf(browserSkipReason !== null)('console: back to the application af
       await heading(tab, 'security.title').waitFor();
 
       // Signed in, yet the application asks for a new sign-in: the form, with a word on why.
-      await arrive(page, `#/sign-in?rd=${healthz()}&reauth=1`);
+      await arrive(page, `#/sign-in?rd=${back()}&reauth=1`);
       await heading(tab, 'signIn.title').waitFor();
       await page.getByText(t['signIn.reauth']!).waitFor();
       await check(page, width, 'sign-in again for an application');
       await passwordStep(tab, email);
       await withAppCode(tab, secret);
-      await page.waitForURL(`${origin}/healthz`);
+      await page.waitForURL(`${origin}${SAME_ORIGIN_PAGE}`);
 
       // An address the server does not approve (no MAMORI_COOKIE_DOMAIN: only this origin): Security credentials.
       await api(page, 'POST', '/api/v1/sign-out');

@@ -9,7 +9,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, screenshot } from '../helpers/axe.js';
-import { api, browserSkipReason, createCredential, launchChromium } from '../helpers/browser.js';
+import { api, browserSkipReason, createCredential, launchChromium, SAME_ORIGIN_PAGE } from '../helpers/browser.js';
 import { button, heading, openConsoleAt, passwordStep, type Lang, type Tab, inSuite } from '../helpers/console.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
@@ -253,7 +253,7 @@ describe.skipIf(browserSkipReason !== null)('console: signing in (Chromium)', ()
         });
         // This browser signs in (password, emailed code), assigns an authenticator app, then a
         // passkey: the newer device is the one used last.
-        await page.goto(`${origin}/healthz`);
+        await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
         expect((await api(page, 'POST', '/api/v1/sign-in', { email, password: STRONG_PASSWORD })).body.status).toBe('email_code_sent');
         expect((await api(page, 'POST', '/api/v1/sign-in/email-code', { code: await server.lastCode(email) })).status).toBe(200);
         const app = await api(page, 'POST', '/api/v1/me/mfa-devices/totp', { name: 'Phone' });
@@ -352,7 +352,7 @@ describe.skipIf(browserSkipReason !== null)('console: signing in (Chromium)', ()
     const tab = await open(lang, 1280);
     const { page, t } = tab;
     try {
-      await page.goto(`${origin}/healthz`);
+      await page.goto(`${origin}${SAME_ORIGIN_PAGE}`);
       await page.goto(`${origin}/console/#/sign-in?rd=${encodeURIComponent(`${origin}/healthz`)}`);
       await passwordStep(tab, email);
       await heading(tab, 'signIn.emailCodeTitle').waitFor();

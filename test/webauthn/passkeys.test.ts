@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createCredential, getAssertion, hasChromium, launchChromium, pageWithAuthenticator, type AuthenticatorPage } from '../helpers/browser.js';
+import { api, createCredential, getAssertion, hasChromium, launchChromium, pageWithAuthenticator, type AuthenticatorPage, SAME_ORIGIN_PAGE } from '../helpers/browser.js';
 import { STRONG_PASSWORD, unlockByEmail, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 
 /** Password + emailed code, from inside the page, so the session cookie lives in the browser. */
@@ -98,7 +98,7 @@ describe.skipIf(!hasChromium)('passkeys and security keys in Chromium with a CDP
     const forOther = await api(tab.page, 'POST', '/api/v1/sign-in/mfa/webauthn-options', {});
     await tab.page.goto(`${elsewhereUrl}/`);
     const phished = await getAssertion(tab.page, forOther.body);
-    await tab.page.goto(`${server.config.publicUrl}/healthz`);
+    await tab.page.goto(`${server.config.publicUrl}${SAME_ORIGIN_PAGE}`);
     expect((await api(tab.page, 'POST', '/api/v1/sign-in/mfa', { method: 'webauthn', credential: phished })).status).toBe(401);
 
     // Someone with the password provokes the MFA lock with wrong codes: codes are refused

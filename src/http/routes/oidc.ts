@@ -74,7 +74,11 @@ export function oidcRoutes(s: Services, oidc: OidcProvider): FastifyPluginAsyncT
 
     app.get(
       '/oidc/interaction/:uid',
-      { schema: { hide: true, params: Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }) } },
+      {
+        schema: { hide: true, params: Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }) },
+        // It answers with a page of its own when the sign-in request has expired.
+        config: { document: true },
+      },
       async (req, reply) => {
         const uid = req.params.uid;
         const found = await details(req, reply, uid);
