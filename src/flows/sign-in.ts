@@ -116,8 +116,9 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
     if (recovery) await attachRecoveryIn(s, trx, recovery, started.transaction.id);
     return { token: started.token, transaction: started.transaction, code: await issueEmailCode(s, trx, account, started.transaction, caller, { recoveryId: recovery?.id }) };
   });
-  await mailEmailCode(s, account, code);
-  return { status: 'email_code_sent', signInToken: token, expiresAt: codeDeadline(transaction, now), ...(recovery ? { recovery: true as const } : {}) };
+  const expiresAt = codeDeadline(transaction, now);
+  await mailEmailCode(s, account, code, expiresAt - now);
+  return { status: 'email_code_sent', signInToken: token, expiresAt, ...(recovery ? { recovery: true as const } : {}) };
 }
 
 /**
@@ -135,8 +136,9 @@ export async function resendEmailCode(s: SignInPorts, signInToken: string | unde
   }
   await takeEmailCodeSend(s, user, caller);
   const code = await s.store.db.transaction().execute((trx) => issueEmailCode(s, trx, user, transaction, caller, { recoveryId: recovery?.id, resent: true }));
-  await mailEmailCode(s, user, code);
-  return { status: 'email_code_sent', signInToken: signInToken!, expiresAt: codeDeadline(transaction, now), ...(recovery ? { recovery: true as const } : {}) };
+  const expiresAt = codeDeadline(transaction, now);
+  await mailEmailCode(s, user, code, expiresAt - now);
+  return { status: 'email_code_sent', signInToken: signInToken!, expiresAt, ...(recovery ? { recovery: true as const } : {}) };
 }
 
 /** A code is good for its own lifetime, but no longer than the sign-in that waits for it. */
@@ -165,9 +167,10 @@ async function issueEmailCode(
   return code;
 }
 
-async function mailEmailCode(s: SignInPorts, user: User, code: string): Promise<void> {
+/** `validMs`: what the code has left (codeDeadline), which the mail states. */
+async function mailEmailCode(s: SignInPorts, user: User, code: string, validMs: number): Promise<void> {
   try {
-    await s.methods.signInCode.mail(user, code);
+    await s.methods.signInCode.mail(user, code, validMs);
   } catch (err) {
     // A mail outage is the service's fault, and says nothing about the password: 503, not 500.
     s.log.error({ err: { code: (err as { code?: string }).code }, userId: user.id }, 'sign-in code not delivered');

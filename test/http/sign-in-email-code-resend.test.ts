@@ -45,6 +45,9 @@ describe('the emailed sign-in code: deadline and resend', () => {
     const first = await c.post<{ expiresAt: string; expiresIn: number }>('/api/v1/sign-in', { email, password: STRONG_PASSWORD });
     const oldCode = await server.lastCode(email);
     const cookie = c.cookies.get('mamori_signin');
+    // The mail says how long the code works: until the sign-in ends (5 minutes), not the code's own 10.
+    const mailed = async () => (await server.outbox()).filter((m) => m.to === email && m.kind === 'email_code').at(-1)!.text;
+    expect(await mailed()).toContain(`expires in ${SIGN_IN_TTL_MS / 60_000} minutes`);
     server.clock.advance(60_000);
 
     const again = await c.post<{ status: string; expiresAt: string; expiresIn: number; recovery?: boolean }>('/api/v1/sign-in/email-code/resend', {});
@@ -54,6 +57,8 @@ describe('the emailed sign-in code: deadline and resend', () => {
     expect(first.body.expiresIn - again.body.expiresIn).toBeLessThanOrEqual(61);
     expect(c.cookies.get('mamori_signin')).toBe(cookie);
     expect(await codesTo(email)).toBe(2);
+    // A minute later, what is left of the sign-in, in whole minutes rounded down (never more than there is).
+    expect(await mailed()).toContain(`expires in ${SIGN_IN_TTL_MS / 60_000 - 1} minutes`);
     const newCode = await server.lastCode(email);
     const sent = await events('email_code_sent', user.id);
     expect(sent.map((e) => JSON.parse(e.detail) as { resent?: boolean }).map((d) => d.resent === true)).toEqual([false, true]);

@@ -37,8 +37,15 @@ export class SignInCodeMethod {
     return code;
   }
 
-  async mail(user: Pick<User, 'email' | 'locale'>, code: string): Promise<void> {
-    await this.mailer.send(user.email, { kind: 'email_code', code, expiresInMinutes: EMAIL_CODE_TTL_MS / 60_000 }, user.locale);
+  /**
+   * `validMs`: how long the code works from now, which is less than its own lifetime when the
+   * sign-in waiting for it ends first (5 minutes, less on a resend). The mail says it in whole
+   * minutes, rounded down, so it does not promise a minute more than there is (bar the few
+   * seconds the request itself took).
+   */
+  async mail(user: Pick<User, 'email' | 'locale'>, code: string, validMs: number): Promise<void> {
+    const expiresInMinutes = Math.max(1, Math.floor((Math.min(validMs, EMAIL_CODE_TTL_MS) + 5_000) / 60_000));
+    await this.mailer.send(user.email, { kind: 'email_code', code, expiresInMinutes }, user.locale);
   }
 
   /**
