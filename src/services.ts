@@ -163,7 +163,7 @@ export async function createServices(
     }),
     signIns: new SignInRepository(store),
     emailCodes,
-    regulator: new Regulator(new AttemptRepository(store.db), clock, config),
+    regulator: new Regulator(new AttemptRepository(store.db, store.unflushedTransaction), clock, config),
     hardwareTokens,
     methods: createMethods({
       clock,

@@ -77,7 +77,7 @@ export function registerAdminCommands(program: Command): void {
       const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       try {
         await migrate(store);
-        const regulator = new Regulator(new AttemptRepository(store.db), systemClock, config);
+        const regulator = new Regulator(new AttemptRepository(store.db, store.unflushedTransaction), systemClock, config);
         const lockedUsers = await regulator.lockedUsers();
         for (const u of await new UserRepository(store).list()) {
           const locked = lockedUsers.has(u.id);

@@ -129,8 +129,9 @@ export class Regulator {
     // Either in the caller's transaction, which then settles the attempt and commits once (a
     // second step: the reservation, the check and its outcome; the row locks taken here are held
     // until then, so concurrent attempts on one budget wait for each other's outcome), or in one
-    // of its own (one commit for all the places). A refusal gives back the places already taken,
-    // so an attempt holds all of its places or none.
+    // of its own: one commit for all the places, which need not wait for the disk
+    // (AttemptRepository.atomically says why). A refusal gives back the places already taken, so
+    // an attempt holds all of its places or none.
     const take = async (repo: AttemptRepository): Promise<Budget | undefined> => {
       for (const [i, budget] of budgets.entries()) {
         const failures = await repo.reserve(budget.key, budget.rule, now);
@@ -143,7 +144,7 @@ export class Regulator {
       return undefined;
     };
     const repo = trx ? this.attempts.within(trx) : this.attempts;
-    const refused = budgets.length === 0 ? undefined : await repo.atomically(take);
+    const refused = budgets.length === 0 ? undefined : await repo.atomically(take, { waitForDisk: false });
     if (refused) return { budget: refused, decision: await this.explain(refused, now, repo) };
     return new Attempt(this.attempts, this.clock, budgets, before, now + SETTLE_WITHIN_MS);
   }
@@ -288,13 +289,15 @@ export class Attempt {
     await this.#eachBudget(trx, (repo, budget) => repo.release(budget.key, now));
   }
 
-  /** One statement per budget: in the caller's transaction, or in one of its own (one commit for all of them). */
+  /**
+   * One statement per budget: in the caller's transaction, or in one of its own (one commit for
+   * all of them, which a success or a give-back need not wait for: AttemptRepository.atomically).
+   */
   async #eachBudget(trx: Transaction<Database> | undefined, work: (repo: AttemptRepository, budget: Budget) => Promise<void>): Promise<void> {
     const all = async (repo: AttemptRepository) => {
       for (const budget of this.budgets) await work(repo, budget);
     };
-    if (trx) return all(this.attempts.within(trx));
-    return this.budgets.length > 1 ? this.attempts.atomically(all) : all(this.attempts);
+    return (trx ? this.attempts.within(trx) : this.attempts).atomically(all, { waitForDisk: false });
   }
 }
 

@@ -8,11 +8,13 @@ import {
   PostgresDialect,
   SqliteDialect,
   SqliteDriver,
+  sql,
   type DatabaseConnection,
   type Driver,
   type Migration,
   type MigrationProvider,
   type SqliteDatabase,
+  type Transaction,
 } from 'kysely';
 import { createRequire } from 'node:module';
 import type PgModule from 'pg';
@@ -33,9 +35,20 @@ import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/**
+ * A transaction whose commit does not wait for the disk: SQLite's synchronous=NORMAL around it,
+ * PostgreSQL's synchronous_commit off in it. Other transactions see it at once, as any commit.
+ * Only for writes nobody is answered about until a later commit that does wait: both logs are
+ * written in order, so that commit makes this one durable too. A power cut in between loses it,
+ * and with it only what was never answered. An attempt's reservation is the one use: it is taken
+ * before the attempt is tried, and the attempt is answered after its settlement, which waits.
+ */
+export type UnflushedTransaction = <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
+
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  unflushedTransaction: UnflushedTransaction;
   close(): Promise<void>;
 }
 
@@ -78,7 +91,12 @@ export function openStore(opts: { databaseUrl?: string | undefined; dataDir: str
     // query fails with a connection error and the pool drops it on release.
     pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    const unflushedTransaction: UnflushedTransaction = (work) =>
+      db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return work(trx);
+      });
+    return { db, dialect: 'postgres', unflushedTransaction, close: () => db.destroy() };
   }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(opts.dataDir, 'mamori.sqlite');
@@ -89,7 +107,18 @@ export function openStore(opts: { databaseUrl?: string | undefined; dataDir: str
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  // The safety level cannot change inside a transaction: it is set around one, on the one
+  // connection held for the whole of it, so no other transaction commits under NORMAL.
+  const unflushedTransaction: UnflushedTransaction = (work) =>
+    db.connection().execute(async (conn) => {
+      await sql`pragma synchronous = normal`.execute(conn);
+      try {
+        return await conn.transaction().execute(work);
+      } finally {
+        await sql`pragma synchronous = full`.execute(conn);
+      }
+    });
+  return { db, dialect: 'sqlite', unflushedTransaction, close: () => db.destroy() };
 }
 
 /**
