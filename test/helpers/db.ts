@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
+import { migrate, openStore, type Store } from '../../src/store/db.js';
 
 /** The PostgreSQL server the store suite also runs on; unset on a laptop without one. */
 export const pgUrl = process.env.MAMORI_TEST_DATABASE_URL;
@@ -37,4 +41,20 @@ export async function freshPostgres(): Promise<{ url: string; drop: () => Promis
 /** A database of the test's own: a fresh PostgreSQL one, or for SQLite none (the data dir holds it). */
 export async function freshDatabase(name: 'sqlite' | 'postgres'): Promise<{ url: string | undefined; drop: () => Promise<void> }> {
   return name === 'postgres' ? freshPostgres() : { url: undefined, drop: async () => {} };
+}
+
+/** A migrated store on a database of the test's own; `close` closes it and drops the database and its folder. */
+export async function freshStore(name: 'sqlite' | 'postgres'): Promise<{ store: Store; close: () => Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mamori-store-'));
+  const db = await freshDatabase(name);
+  const store = openStore({ databaseUrl: db.url, dataDir: dir });
+  await migrate(store);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

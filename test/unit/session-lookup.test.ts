@@ -1,30 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/crypto/tokens.js';
-import { migrate, openStore, type Store } from '../../src/store/db.js';
+import type { Store } from '../../src/store/db.js';
 import { SessionRepository } from '../../src/store/sessions.js';
-import { databases, freshDatabase } from '../helpers/db.js';
+import { databases, freshStore } from '../helpers/db.js';
 
 /**
  * The session lookup runs on every signed-in request and every forward-auth check, beside
  * transactions that end sessions: it sees what they committed and never what they have not.
  */
 describe.each(databases)('the live-session lookup ($name)', ({ name, skip }) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mamori-lookup-'));
   let store: Store;
-  let drop: (() => Promise<void>) | undefined;
+  let close: (() => Promise<void>) | undefined;
   let sessions: SessionRepository;
   const now = Date.now();
   const userId = newId();
 
   beforeAll(async () => {
     if (skip) return;
-    const db = await freshDatabase(name);
-    drop = db.drop;
-    store = openStore({ databaseUrl: db.url, dataDir: dir });
-    await migrate(store);
+    ({ store, close } = await freshStore(name));
     await store.db
       .insertInto('users')
       .values({ id: userId, email: 'lookup@example.com', name: 'Lookup', role: 'user', locale: 'en', password_hash: null, password_changed_at: null, disabled: 0, created_at: now, last_sign_in_at: null, webauthn_user_handle: newId(), force_password_change: 0 })
@@ -32,9 +25,7 @@ describe.each(databases)('the live-session lookup ($name)', ({ name, skip }) => 
     sessions = new SessionRepository(store, { idleMs: 3_600_000, absoluteMs: 86_400_000 });
   });
   afterAll(async () => {
-    await store?.close();
-    await drop?.();
-    rmSync(dir, { recursive: true, force: true });
+    await close?.();
   });
 
   const open = () => sessions.create({ userId, aal: 2, amr: ['pwd', 'otp'], mfaSetupOnly: false, now, mfaVerifiedAt: now, ip: null, userAgent: null });

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openStore, type Store } from '../../src/store/db.js';
-import { databases, freshDatabase } from '../helpers/db.js';
+import type { Store } from '../../src/store/db.js';
+import { databases, freshStore } from '../helpers/db.js';
 
 /**
  * Store.unflushedTransaction (src/store/db.ts): an attempt's reservation commits without waiting
@@ -13,9 +10,8 @@ import { databases, freshDatabase } from '../helpers/db.js';
  * PostgreSQL turns synchronous_commit off for that transaction only.
  */
 describe.each(databases)('a transaction that does not wait for the disk ($name)', ({ name, skip }) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mamori-unflushed-'));
   let store: Store;
-  let drop: (() => Promise<void>) | undefined;
+  let close: (() => Promise<void>) | undefined;
 
   /** SQLite's safety level (2 = FULL, 1 = NORMAL), or PostgreSQL's synchronous_commit, as the statement's own connection sees it. */
   const level = async (db: Pick<Store['db'], 'executeQuery'> = store.db): Promise<string> => {
@@ -28,15 +24,10 @@ describe.each(databases)('a transaction that does not wait for the disk ($name)'
 
   beforeAll(async () => {
     if (skip) return;
-    const db = await freshDatabase(name);
-    drop = db.drop;
-    store = openStore({ databaseUrl: db.url, dataDir: dir });
-    await migrate(store);
+    ({ store, close } = await freshStore(name));
   });
   afterAll(async () => {
-    await store?.close();
-    await drop?.();
-    rmSync(dir, { recursive: true, force: true });
+    await close?.();
   });
 
   const row = (key: string) => store.db.selectFrom('attempt_budgets').select(['key', 'pending']).where('key', '=', key).executeTakeFirst();
