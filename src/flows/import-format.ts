@@ -147,6 +147,14 @@ function checkLine(text: string, line: number): ImportLine | string {
   };
 }
 
+/** A line of the file as an import takes it: what it imports, why it is refused, or nothing (a blank line). */
+function checkFileLine(l: FileLine): ImportLine | RefusedLine | undefined {
+  if ('unreadable' in l) return { line: l.line, reason: l.unreadable };
+  if (l.text.trim() === '') return undefined;
+  const checked = checkLine(l.text, l.line);
+  return typeof checked === 'string' ? { line: l.line, reason: checked } : checked;
+}
+
 /** Lines checked and written per multi-row statement: what an import holds is one chunk, whatever the size of the file. */
 export const IMPORT_CHUNK = 500;
 
@@ -169,12 +177,10 @@ export async function* checkedChunks(source: AsyncIterable<Uint8Array> | Iterabl
   let accepted: ImportLine[] = [];
   let refused: RefusedLine[] = [];
   const check = (l: FileLine) => {
-    if ('unreadable' in l) refused.push({ line: l.line, reason: l.unreadable });
-    else if (l.text.trim() !== '') {
-      const checked = checkLine(l.text, l.line);
-      if (typeof checked === 'string') refused.push({ line: l.line, reason: checked });
-      else accepted.push(checked);
-    }
+    const checked = checkFileLine(l);
+    if (checked === undefined) return;
+    if ('reason' in checked) refused.push(checked);
+    else accepted.push(checked);
   };
   for await (const block of source) {
     for (const l of splitter.push(block)) {
@@ -201,14 +207,10 @@ export function parseImportFile(input: Buffer): { lines: ImportLine[]; refused: 
   const firstLineOf = new Map<string, number>();
   const file = linesOf(input);
   for (const l of file.lines) {
-    if ('unreadable' in l) {
-      refused.push({ line: l.line, reason: l.unreadable });
-      continue;
-    }
-    if (l.text.trim() === '') continue;
-    const checked = checkLine(l.text, l.line);
-    if (typeof checked === 'string') {
-      refused.push({ line: l.line, reason: checked });
+    const checked = checkFileLine(l);
+    if (checked === undefined) continue;
+    if ('reason' in checked) {
+      refused.push(checked);
       continue;
     }
     const first = firstLineOf.get(checked.email);
