@@ -38,10 +38,9 @@ export type Dialect = 'sqlite' | 'postgres';
 /**
  * A transaction whose commit does not wait for the disk: SQLite's synchronous=NORMAL around it,
  * PostgreSQL's synchronous_commit off in it. Other transactions see it at once, as any commit.
- * Only for writes nobody is answered about until a later commit that does wait: both logs are
- * written in order, so that commit makes this one durable too. A power cut in between loses it,
- * and with it only what was never answered. An attempt's reservation is the one use: it is taken
- * before the attempt is tried, and the attempt is answered after its settlement, which waits.
+ * Only for writes a power cut may lose without harm: both logs are written in order, so the next
+ * commit that does wait makes this one durable too. Its one user is attempt accounting
+ * (AttemptRepository.atomically says which of its writes qualify, and why).
  */
 export type UnflushedTransaction = <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
 
