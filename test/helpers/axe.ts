@@ -26,6 +26,9 @@ interface Violation {
 export async function expectAccessible(page: Page, where: string): Promise<void> {
   // Evaluated over the DevTools protocol: the console's CSP refuses an injected inline <script>.
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
+  // Checked as the page settles, not mid-transition: a toast fading in is drawn at part opacity,
+  // and axe would measure that frame's contrast (a flake seen in CI, not what a reader sees).
+  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect?.getTiming().iterations !== Infinity).map((a) => a.finished.catch(() => undefined))));
   const violations = await page.evaluate(async () => {
     const r = await window.axe!.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) }));
