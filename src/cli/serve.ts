@@ -1,10 +1,22 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { TestClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { capYoungGeneration, holdHeap } from './server-heap.js';
 
 /** How long a SIGTERM waits for in-flight requests before exiting anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * The answer a connection is working on now. Node's HTTP server keeps it on the socket as
+ * `_httpMessage` from the request's start until the answer is finished (a pipelined request
+ * waits its turn behind it); it has no public accessor. test/http/shutdown.test.ts checks that
+ * the answers in flight at a SIGTERM say `Connection: close`.
+ */
+function answerInFlight(socket: Socket): ServerResponse | undefined {
+  const current: unknown = Reflect.get(socket, '_httpMessage');
+  return current instanceof ServerResponse ? current : undefined;
+}
 
 export async function serve(config: Config): Promise<void> {
   // Before the server's modules load (hence the imports here, not at the top): see server-heap.ts.
@@ -19,12 +31,13 @@ export async function serve(config: Config): Promise<void> {
   if (config.testClock) log.warn('MAMORI_TEST_CLOCK is on: server time can be moved over HTTP. Never use this in production.');
   const setupToken = await ensureSetupToken(services);
   const app = await buildApp(services);
-  // The responses being worked on, so a shutdown can tell their clients not to reuse the
-  // connection: Fastify marks only requests that arrive after the close began.
-  const inFlight = new Set<ServerResponse>();
-  app.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+  // The open connections, so a shutdown can tell the clients of answers still being worked on not
+  // to reuse theirs: Fastify marks only requests that arrive after the close began. Tracked per
+  // connection, not per request: a listener on every response was a fifth of /healthz's CPU.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
   });
   // Fastify's own line names the socket; opening that address instead of the public URL makes
   // every sign-in fail as cross-site, so both lines point at the public URL.
@@ -61,7 +74,10 @@ export async function serve(config: Config): Promise<void> {
       log.error({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'requests still in flight after the grace period: exiting');
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
-    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    for (const socket of connections) {
+      const res = answerInFlight(socket);
+      if (res !== undefined && !res.headersSent) res.setHeader('connection', 'close');
+    }
     // A connection that goes idle once its answer is out is closed then, not at keep-alive timeout.
     const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
     reaper.unref();

@@ -51,7 +51,7 @@ describe.each(databases)('SIGTERM drains the server ($name)', ({ name, skip }) =
     const right = 4;
     const wrong = 40;
     const started = Date.now();
-    const outcomes: Array<{ expected: number; status?: number; error?: string; at?: number }> = [];
+    const outcomes: Array<{ expected: number; status?: number; connection?: string | null; error?: string; at?: number }> = [];
     const inFlight = [
       ...Array.from({ length: right }, () => ({ email: 'root@example.com', expected: 200 })),
       ...Array.from({ length: wrong }, (_, i) => ({ email: `nobody${i}@example.com`, expected: 401 })),
@@ -59,7 +59,9 @@ describe.each(databases)('SIGTERM drains the server ($name)', ({ name, skip }) =
       const o: (typeof outcomes)[number] = { expected };
       outcomes.push(o);
       try {
-        o.status = (await new Client(proc!.url).post('/api/v1/sign-in', { email, password: STRONG_PASSWORD })).status;
+        const res = await new Client(proc!.url).post('/api/v1/sign-in', { email, password: STRONG_PASSWORD });
+        o.status = res.status;
+        o.connection = res.headers.get('connection');
       } catch (err) {
         o.error = String((err as { cause?: { code?: string } }).cause?.code ?? err);
       }
@@ -95,6 +97,11 @@ describe.each(databases)('SIGTERM drains the server ($name)', ({ name, skip }) =
     expect(outcomes.map((o) => o.error ?? o.status)).toEqual(outcomes.map((o) => o.expected));
     expect(outcomes.filter((o) => o.at! > signalled).length).toBeGreaterThan(0);
     expect(pendingWhenRefused).toBeGreaterThan(0);
+    // An answer still being worked on at the signal tells its client not to reuse the connection
+    // (well after the signal: one answered just before it may still be on its way).
+    const late = outcomes.filter((o) => o.at! > signalled + 100);
+    expect(late.map((o) => o.connection)).toEqual(late.map(() => 'close'));
+    expect(outcomes.filter((o) => o.at! > signalled && o.connection === 'close').length).toBeGreaterThan(0);
     expect(code).toBe(0);
     expect(exitMs).toBeLessThan(10_000);
     expect(proc.logs.some((l) => l.includes('"stopped"'))).toBe(true);
