@@ -22,6 +22,7 @@ import { oidcClientRoutes } from './routes/oidc-clients.js';
 import { auditRoutes } from './routes/audit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { applySecurityHeaders, planSecurityHeaders } from './security-headers.js';
+import { requestLogger } from './request-logger.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -116,6 +117,7 @@ export async function buildApp(s: Services) {
 
   const app = Fastify({
     loggerInstance: s.log,
+    childLoggerFactory: requestLogger,
     bodyLimit: s.config.bodyLimitBytes,
     // Forwarded headers are believed only from the listed proxies (proxy-addr checks every hop).
     trustProxy: s.config.trustedProxies,
