@@ -27,6 +27,7 @@ async function main(): Promise<Row[]> {
   ensureBuilt();
   const ceilings = await Ceilings.start();
   const hashes = await ceilings.hashRows();
+  await ceilings.durableCommitRow();
   const node = await nodeStart();
   const a = await serverRows(ceilings);
   const b = await totpRows(ceilings, hashes.recoveryHashMs);

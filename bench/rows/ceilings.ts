@@ -10,9 +10,13 @@
  * each group of HTTP rows, and argon2id's time is taken again before each group of password rows.
  */
 import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { call } from '../client.js';
-import { runNode, stopChild } from '../harness.js';
+import { runNode, stopChild, tempDir } from '../harness.js';
+import { createDatabase } from '../pg.js';
 import { latencyRow, median, stats, throughputRow, type Row } from '../measure.js';
 import { memoryMiB, startHello } from '../servers.js';
 import { settings } from '../settings.js';
@@ -35,6 +39,8 @@ export class Ceilings {
   readonly rows: Row[] = [];
   /** node:http, one request at a time: the least any request here can take (ms). */
   floorMs = NaN;
+  /** One durable commit of one small row on the servers' database, one at a time (ms, p50). */
+  commitMs = NaN;
   /** One argon2id verify at a time (ms): set against the closed-loop password steps. */
   argon2Ms = NaN;
   readonly #hasher = new PasswordHasher();
@@ -134,6 +140,55 @@ export class Ceilings {
     }
     this.rows.push(latencyRow('recovery-code hash verify alone', '1 caller', 'argon2id m=4 MiB, t=1 (secret-hash.ts): the ceiling of the recovery-code row', rSamples, 0));
     return { recoveryHashMs: median(rSamples) };
+  }
+
+  /**
+   * The least an acknowledged state change can take: one commit that waits for the disk, on the
+   * database the servers use, without the server. SQLite: a WAL database with synchronous=FULL in
+   * the servers' temporary folder (same disk), one insert per transaction. PostgreSQL: one insert per
+   * autocommitted statement on a database of its own (a round trip and the WAL flush).
+   */
+  async durableCommitRow(): Promise<number> {
+    process.stderr.write('bench: one durable commit at a time, the database alone…\n');
+    const runs = settings.quick ? 100 : 400;
+    const samples: number[] = [];
+    if (settings.pgUrl) {
+      const db = await createDatabase(settings.pgUrl);
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await client.query('create table t (id bigserial primary key, v text not null)');
+        for (let i = 0; i < runs; i++) {
+          const t = performance.now();
+          await client.query('insert into t (v) values ($1)', [`row ${i}`]);
+          samples.push(performance.now() - t);
+        }
+      } finally {
+        await client.end();
+        await db.drop();
+      }
+    } else {
+      const db = new Database(path.join(tempDir('commit'), 'commit.db'));
+      try {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+        db.exec('create table t (id integer primary key, v text not null)');
+        const insert = db.prepare('insert into t (v) values (?)');
+        const one = db.transaction((v: string) => insert.run(v));
+        for (let i = 0; i < runs; i++) {
+          const t = performance.now();
+          one.immediate(`row ${i}`);
+          samples.push(performance.now() - t);
+        }
+      } finally {
+        db.close();
+      }
+    }
+    const mode = settings.pgUrl ? 'synchronous_commit = on' : 'WAL, synchronous = FULL';
+    const row = latencyRow(`one durable commit, ${settings.database} alone (floor)`, '1 caller, seq.', `${mode}; one small insert per commit: the least any acknowledged change here can take`, samples, 0);
+    this.commitMs = row.value;
+    this.rows.push(row);
+    return row.value;
   }
 
   /** Stops node:http; returns its peak resident memory, a bare Node server's (MiB). */
