@@ -55,8 +55,20 @@ export interface Memory {
 const HELLO_SOURCE = `
 const http = require('node:http');
 const body = '{"status":"ok"}';
+// POST /configure with a JSON object of headers: /configured answers the same body with them.
+let configured = {};
 const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+  if (req.url === '/configure') {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      configured = { ...JSON.parse(raw), 'content-length': body.length };
+      res.end();
+    });
+    return;
+  }
+  if (req.url === '/configured') res.writeHead(200, configured);
+  else res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
   res.end(body);
 });
 server.listen(0, '${HOST}', () => console.log('listening ' + server.address().port));

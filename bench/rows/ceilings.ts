@@ -71,6 +71,25 @@ export class Ceilings {
     return { value: row.value, text: `node:http ${fmtNumber(row.value)} req/s` };
   }
 
+  /**
+   * node:http answering with exactly the headers of another answer (read from `sample`): what the
+   * same HTTP exchange costs the client and a server that does nothing else. Not a target's ceiling;
+   * it tells the share of a gap that is the headers themselves (the client parses each one).
+   */
+  async httpWithHeadersOf(sample: string, label: string): Promise<Row> {
+    const res = await fetch(sample);
+    await res.arrayBuffer();
+    // Hop-by-hop and per-answer headers node:http writes itself.
+    const own = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+    const headers = Object.fromEntries([...res.headers].filter(([name]) => !own.has(name)));
+    const configured = await fetch(`${this.hello.url}/configure`, { method: 'POST', body: JSON.stringify(headers) });
+    if (!configured.ok) throw new Error(`node:http hello did not take the headers: ${configured.status}`);
+    const row = await throughputRow(`node:http hello with ${label}'s headers`, 'same client', { url: `${this.hello.url}/configured`, expected: 200 });
+    row.note = `${Object.keys(headers).length} headers as ${label} sends them (${Object.keys(headers).join(', ')})`;
+    this.rows.push(row);
+    return row;
+  }
+
   /** min(cores, gate) ÷ one verify's time, now: the password checks per second hashing allows. */
   async argon2(samples = settings.quick ? 8 : 20): Promise<Ceiling & { ms: number }> {
     const stored = await (this.#stored ??= this.#hasher.hash('a password of some length'));

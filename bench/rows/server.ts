@@ -8,6 +8,7 @@ import { call, expectStatus } from '../client.js';
 import { prepareInstance, startMamori, stopMamori, type Memory } from '../servers.js';
 import { against, inPool, throughputRow, type Row } from '../measure.js';
 import type { Ceilings } from './ceilings.js';
+import { percentOf } from '../table.js';
 
 /** Users without MFA for the right-password row: each may be mailed 10 codes an hour. */
 const USERS = 200;
@@ -38,7 +39,9 @@ export async function serverRows(ceilings: Ceilings): Promise<ServerRows> {
   });
 
   const http = await ceilings.http('server A');
-  const healthz = against(await throughputRow('GET /healthz', 'Fastify + hooks, no I/O', { url: `${a.url}/healthz`, expected: 200 }), http);
+  const sameHeaders = await ceilings.httpWithHeadersOf(`${a.url}/healthz`, '/healthz');
+  const healthzRow = against(await throughputRow('GET /healthz', 'Fastify + hooks, no I/O', { url: `${a.url}/healthz`, expected: 200 }), http);
+  const healthz = { ...healthzRow, note: `${healthzRow.note}; ${percentOf(healthzRow.value, sameHeaders.value)} of node:http sending the same headers` };
   const session = against(
     await throughputRow('GET /api/v1/session', 'cookie → SHA-256 → one SELECT (session joined with its user)', {
       url: `${a.url}/api/v1/session`,
