@@ -9,9 +9,10 @@ import { appCode } from '../helpers/otp.js';
 import { signIn, startServer, type TestServer } from '../helpers/server.js';
 
 /**
- * Issue 10's mark: 100 000 users (bcrypt, scrypt and argon2id hashes) imported through the CLI in
- * under a minute, and a sample of each format signs in with its old password afterwards.
- * docs/benchmarks.md quotes the time this prints.
+ * 100 000 users (bcrypt, scrypt and argon2id hashes) imported through the CLI in one run, and a
+ * sample of each format signs in with its old password afterwards. The time is printed, not
+ * judged: speed is `npm run bench`'s (its bulk-import rows hold the < 60 s mark for 1 000 000
+ * users); docs/benchmarks.md quotes the time this prints.
  */
 const USERS = 100_000;
 
@@ -30,7 +31,7 @@ describe.each(databases)('100 000 users through `mamori user import` ($name)', (
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(skip)('imports in under a minute; every format signs in with its old password and is re-hashed', { timeout: 240_000 }, async () => {
+  it.skipIf(skip)('imports them all; every format signs in with its old password and is re-hashed', { timeout: 240_000 }, async () => {
     const jsonl = path.join(dir, 'users.jsonl');
     writeFileSync(jsonl, file.text);
     const started = performance.now();
@@ -39,7 +40,6 @@ describe.each(databases)('100 000 users through `mamori user import` ($name)', (
     expect(r.status, r.stderr.slice(0, 2000)).toBe(0);
     expect(r.stdout).toBe(`imported ${USERS} users\n`);
     console.info(`[import 100k] ${name}: ${USERS} users (${(file.text.length / 2 ** 20).toFixed(1)} MiB) in ${seconds.toFixed(2)} s, process start included`);
-    expect(seconds).toBeLessThan(60);
     expect(await server.services.users.count()).toBe(USERS);
 
     // Three users of each format across the file, plus two with imported TOTP seeds.
