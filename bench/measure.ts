@@ -100,6 +100,12 @@ export function load(spec: LoadSpec, durationS: number, connections = settings.c
 /** The row set against a ceiling measured for it. */
 export const against = (row: Row, ceiling: { value: number; text: string }): Row => ({ ...row, ceiling: ceiling.text, ceilingValue: ceiling.value });
 
+/** A password row: set against the hasher alone behind its gate, with its share of the stricter ceiling in the note. */
+export const againstHashing = (row: Row, c: { alone: { value: number; text: string }; strict: { value: number; text: string } }): Row => ({
+  ...against(row, c.alone),
+  note: `${row.note}; ${((100 * row.value) / c.strict.value).toFixed(0)} % of ${c.strict.text}`,
+});
+
 /** "3×401, 2×503": the answers other than the expected one, for the note. */
 export function oddStatuses(r: Pick<LoadResult, 'statuses'>, expected: number): string {
   const odd = Object.entries(r.statuses).filter(([code]) => Number(code) !== expected);

@@ -103,7 +103,7 @@ try {
   const s = settings;
   const lines = [
     `loopback 127.0.0.1; ${s.connections} connections × ${s.durationS} s per throughput row (after ${s.warmupS} s warm-up); servers with MAMORI_LOG_LEVEL=warn, MAMORI_IP_FAILURE_LIMIT=0${s.quick ? '; BENCH_QUICK (short runs: numbers not comparable)' : ''}`,
-    `ceilings are measured again right before each group of rows they serve (the machine's spare CPU drifts): node:http in its own process; argon2id = min(${s.cores} cores, the server's gate of ${HASHER_GATE} hashes at a time) ÷ one verify's time, measured one at a time with the server's own PasswordHasher, for every password row and the full flow (one verify each)`,
+    `ceilings are measured again right before each group of rows they serve (the machine's spare CPU drifts): node:http in its own process; password rows against argon2id alone (the server's own PasswordHasher behind its gate of ${HASHER_GATE}, ${s.connections} callers, no HTTP or database: issue 12's "argon2id alone"), their note also giving the share of min(${s.cores} cores, gate) ÷ one verify's time measured one at a time; the full flow against the latter (one verify each)`,
     `1 000 / ${fmtNumber(s.largePopulation)} users: both servers up together, each measure taken in slices that alternate between them; the run took ${((performance.now() - t0) / 1000).toFixed(0)} s`,
     `† closed loop, one request at a time, on a server started with MAMORI_TEST_CLOCK=true (moved +30 s per round of users, so a device's next code is fresh; nothing else changes); ${s.flowUsers} imported users with an authenticator app`,
     `"cores saturated": autocannon sends password sign-ins (unknown emails, argon2id each) to the same server during the loop`,

@@ -7,7 +7,7 @@
 import { ServerClock } from '../api.js';
 import { prepareInstance, startMamori, stopMamori, type Instance, type Mamori, type Memory } from '../servers.js';
 import { IMPORTED_PASSWORD } from '../import-file.js';
-import { against, interleavedRows, type LoadSpec, type Row } from '../measure.js';
+import { against, againstHashing, interleavedRows, type LoadSpec, type Row } from '../measure.js';
 import { flowRows, importPopulation, warmUp, type Browser, type Imported } from '../population.js';
 import { settings } from '../settings.js';
 import type { Ceilings } from './ceilings.js';
@@ -56,7 +56,7 @@ export async function populationRows(ceilings: Ceilings): Promise<[Population, P
       return { name: `GET /api/v1/session, ${count(s.users)} users`, note: `${cookies.length} users' sessions in turn`, spec };
     }),
   );
-  const forPassword = await ceilings.argon2();
+  const forPassword = await ceilings.passwordCeilings();
   const password = await interleavedRows(
     ready.map((s) => {
       let turn = 0;
@@ -81,7 +81,7 @@ export async function populationRows(ceilings: Ceilings): Promise<[Population, P
   for (const [i, s] of ready.entries()) {
     const memory = await stopMamori(s.server);
     await s.instance.release();
-    out.push({ users: s.users, imported: s.imported, session: against(session[i]!, http), password: against(password[i]!, forPassword), flow: against(flow[i]!, forFlow), memory });
+    out.push({ users: s.users, imported: s.imported, session: against(session[i]!, http), password: againstHashing(password[i]!, forPassword), flow: against(flow[i]!, forFlow), memory });
   }
   return [out[0]!, out[1]!];
 }

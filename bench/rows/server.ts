@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { enrollTotp, randomPassword, setupAdmin } from '../api.js';
 import { call, expectStatus } from '../client.js';
 import { prepareInstance, startMamori, stopMamori, type Memory } from '../servers.js';
-import { against, inPool, throughputRow, type Row } from '../measure.js';
+import { against, againstHashing, inPool, throughputRow, type Row } from '../measure.js';
 import type { Ceilings } from './ceilings.js';
 import { percentOf } from '../table.js';
 
@@ -50,8 +50,8 @@ export async function serverRows(ceilings: Ceilings): Promise<ServerRows> {
     }),
     http,
   );
-  const argon2 = await ceilings.argon2();
-  const unknownEmail = against(
+  const hashing = await ceilings.passwordCeilings();
+  const unknownEmail = againstHashing(
     await throughputRow('password check (argon2id, unknown email)', '401 expected; a fresh random email per request', {
       url: `${a.url}/api/v1/sign-in`,
       method: 'POST',
@@ -59,10 +59,10 @@ export async function serverRows(ceilings: Ceilings): Promise<ServerRows> {
       body: () => JSON.stringify({ email: `ghost-${randomBytes(8).toString('hex')}@example.com`, password: 'not the password at all' }),
       expected: 401,
     }),
-    argon2,
+    hashing,
   );
   let turn = 0;
-  const rightPassword = against(
+  const rightPassword = againstHashing(
     await throughputRow('sign-in, right password → email code', `argon2id + a code mailed to the outbox; ${USERS} users in turn`, {
       url: `${a.url}/api/v1/sign-in`,
       method: 'POST',
@@ -70,7 +70,7 @@ export async function serverRows(ceilings: Ceilings): Promise<ServerRows> {
       body: () => JSON.stringify({ email: emails[turn++ % emails.length], password: userPassword }),
       expected: 200,
     }),
-    argon2,
+    hashing,
   );
   const memory = await stopMamori(a);
   await instance.release();
