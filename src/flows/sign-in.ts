@@ -5,7 +5,7 @@ import { isRefusal } from '../regulation/index.js';
 import { PASSWORD_FREE_FAILURES } from '../regulation/rules.js';
 import type { Services } from '../services.js';
 import type { Transaction } from 'kysely';
-import type { Database, SignInTransaction, User } from '../store/schema.js';
+import type { Database, MfaDevice, SignInTransaction, User } from '../store/schema.js';
 import { notify, originOf } from './notify.js';
 import { announceRecoveryCompleted, attachRecoveryIn, completeRecoveryIn, readyRecovery, recoveryForSignIn, voidRecoveryOnSignIn, type LostDevicePorts } from './lost-devices.js';
 import { mfaSetupRequired, openSession, openSessionIn, type OpenedSession, type SessionPorts } from './open-session.js';
@@ -82,7 +82,9 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
   }
   s.metrics.signIns.inc({ step: 'password', result: 'success' });
 
-  const factors = await s.methods.factors.assigned(account.id);
+  // One list of the user's devices serves the factors' answer and the preferred method.
+  const devices = await s.devices.listActive(account.id);
+  const factors = await s.methods.factors.assigned(account.id, devices);
   // Only after a recovery's cooling-off does an emailed code stand in for the lost devices (src/flows/lost-devices.ts).
   const recovery = factors.length > 0 ? await readyRecovery(s, account) : undefined;
   if (factors.length > 0 && !recovery) {
@@ -93,11 +95,11 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
       const made = await signInRemembered(s, account, presented, caller);
       if (made) return opened(made.session);
     }
-    const { token } = await s.signIns.start({ userId: account.id, step: 'mfa', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller });
+    const { token } = await s.signIns.start({ userId: account.id, step: 'mfa', amr: ['pwd'], now, ttlMs: SIGN_IN_TTL_MS, ...caller }, { waitForDisk: false });
     const days = rememberDaysFor(s, account);
     // A cookie another user's grant lives in stays: the browser may be shared.
     const forget = presented !== undefined && !(await rememberCookieLive(s, presented));
-    const preferred = await lastUsedMethod(s, account.id, factors);
+    const preferred = lastUsedMethod(s, devices, factors);
     return {
       status: 'mfa_required',
       methods: factors,
@@ -179,9 +181,9 @@ async function mailEmailCode(s: SignInPorts, user: User, code: string, validMs: 
 }
 
 /** The second factor of the user's most recently used device, if it is one the sign-in offers. */
-async function lastUsedMethod(s: SignInPorts, userId: string, methods: readonly string[]): Promise<string | undefined> {
+function lastUsedMethod(s: SignInPorts, devices: readonly MfaDevice[], methods: readonly string[]): string | undefined {
   let last: { at: number; method: string } | undefined;
-  for (const d of await s.devices.listActive(userId)) {
+  for (const d of devices) {
     const method = s.methods.factors.ofDeviceType(d.type)?.id;
     const at = d.last_used_at ?? d.activated_at ?? d.created_at;
     if (method && methods.includes(method) && (!last || at > last.at)) last = { at, method };

@@ -1,5 +1,6 @@
 import { recoveryCodeFactor } from './recovery-code/index.js';
 import { otpFactor } from './totp/index.js';
+import type { MfaDevice } from '../store/schema.js';
 import type { Assignment, BackupCodes, Factor, FactorDeps, FactorModule, Passwordless } from './types.js';
 import { webauthnFactor } from './webauthn/index.js';
 
@@ -18,7 +19,10 @@ export class FactorRegistry {
   readonly #byId = new Map<string, Factor>();
   readonly #byDeviceType = new Map<string, Factor>();
 
+  readonly #devices: FactorDeps['devices'];
+
   constructor(modules: readonly FactorModule[], deps: FactorDeps) {
+    this.#devices = deps.devices;
     const made = modules.map((m) => m(deps));
     this.all = made;
     for (const f of made) {
@@ -62,10 +66,14 @@ export class FactorRegistry {
     return ids.length > 0 ? 2 : 1;
   }
 
-  /** Active second factors of a user, in the registry's order. */
-  async assigned(userId: string): Promise<string[]> {
+  /**
+   * Active second factors of a user, in the registry's order. `active`: the user's active MFA
+   * devices when the caller has just listed them (one query serves every factor either way).
+   */
+  async assigned(userId: string, active?: readonly MfaDevice[]): Promise<string[]> {
+    const devices = active ?? (await this.#devices.listActive(userId));
     const ids: string[] = [];
-    for (const f of this.all) if (await f.isAssigned(userId)) ids.push(f.id);
+    for (const f of this.all) if (await f.isAssigned(userId, devices)) ids.push(f.id);
     return ids;
   }
 }

@@ -111,8 +111,11 @@ export interface Factor {
   readonly proofFields: Record<string, TSchema>;
   readonly ui: { label: Label; deviceLabels: Record<string, Label>; proof: FieldUi[] };
   readonly assignments: readonly Assignment[];
-  /** True when the user holds an active credential of this kind. */
-  isAssigned(userId: string): Promise<boolean>;
+  /**
+   * True when the user holds an active credential of this kind. `active` is every active MFA
+   * device of the user, whatever its type, listed once by the registry for all the factors.
+   */
+  isAssigned(userId: string, active: readonly MfaDevice[]): Promise<boolean>;
   /** Options the browser needs before it can answer (`POST /sign-in/mfa/{id}-options`, `/me/step-up/{id}-options`). */
   challenge?(user: User, purpose: Purpose): Promise<unknown>;
   /**

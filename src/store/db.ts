@@ -39,8 +39,9 @@ export type Dialect = 'sqlite' | 'postgres';
  * A transaction whose commit does not wait for the disk: SQLite's synchronous=NORMAL around it,
  * PostgreSQL's synchronous_commit off in it. Other transactions see it at once, as any commit.
  * Only for writes a power cut may lose without harm: both logs are written in order, so the next
- * commit that does wait makes this one durable too. Its one user is attempt accounting
- * (AttemptRepository.atomically says which of its writes qualify, and why).
+ * commit that does wait makes this one durable too. Its users: attempt accounting
+ * (AttemptRepository.atomically says which of its writes qualify, and why) and the pending
+ * sign-in a password step leaves for the second factor (SignInRepository.start).
  */
 export type UnflushedTransaction = <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
 

@@ -123,8 +123,8 @@ export const recoveryCodeFactor: FactorModule = (deps: FactorDeps) => {
     assignments: [],
     backup,
     /** Recovery codes stand in for a device, so they count only while the user holds one. */
-    async isAssigned(userId) {
-      return (await devices.countActive(userId)) > 0 && (await codes.countUnused(userId)) > 0;
+    async isAssigned(userId, active) {
+      return active.length > 0 && (await codes.countUnused(userId)) > 0;
     },
     async verify(user: User, input: Record<string, unknown>, _caller: Caller, _purpose, trx): Promise<Proof | null> {
       const parsed = typeof input.code === 'string' ? parseRecoveryCode(input.code) : null;

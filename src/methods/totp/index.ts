@@ -175,8 +175,8 @@ export const otpFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [app, hardware],
 
-    async isAssigned(userId) {
-      return (await devices.listActive(userId, factor.deviceTypes)).length > 0;
+    async isAssigned(_userId, active) {
+      return active.some((d) => factor.deviceTypes.includes(d.type));
     },
 
     async verify(user: User, input: Record<string, unknown>, _caller: Caller, _purpose, trx): Promise<Proof | null> {

@@ -304,8 +304,8 @@ export const webauthnFactor: FactorModule = (deps: FactorDeps) => {
     },
     assignments: [assignment],
     passwordless,
-    async isAssigned(userId) {
-      return (await devices.listActive(userId, ['webauthn'])).length > 0;
+    async isAssigned(_userId, active) {
+      return active.some((d) => d.type === 'webauthn');
     },
     challenge: (user: User, purpose: Purpose) => authenticationOptions(purpose === 'sign_in' ? 'sign_in_mfa' : 'step_up', user),
     async verify(user, input, _caller, purpose, trx): Promise<Proof | null> {
