@@ -59,11 +59,29 @@ export interface Store {
 let pgDriver: typeof PgModule | undefined;
 function loadPg(): typeof PgModule {
   if (!pgDriver) {
-    pgDriver = createRequire(import.meta.url)('pg') as typeof PgModule;
+    pgDriver = withoutFetchResponse(() => createRequire(import.meta.url)('pg') as typeof PgModule);
     // int8 (bigint) columns hold millisecond times and counters, all far below 2^53.
     pgDriver.types.setTypeParser(20, (v) => Number(v));
   }
   return pgDriver;
+}
+
+/**
+ * Runs `load` with the global `Response` hidden. pg asks, as it loads, whether it runs in a
+ * Cloudflare Worker; without `navigator` (Node 20) it constructs a fetch `Response` to find out,
+ * and the first touch of `Response` loads Node's whole fetch implementation: half of pg's load
+ * time, a tenth of a CLI command's start on PostgreSQL. Node is no Worker, so the answer is the
+ * same without it. The property is put back as it was (a lazy getter) before anything else runs.
+ */
+export function withoutFetchResponse<T>(load: () => T): T {
+  const own = Object.getOwnPropertyDescriptor(globalThis, 'Response');
+  if (!own?.configurable) return load();
+  Object.defineProperty(globalThis, 'Response', { value: undefined, configurable: true, writable: true });
+  try {
+    return load();
+  } finally {
+    Object.defineProperty(globalThis, 'Response', own);
+  }
 }
 
 /** An error PostgreSQL itself answered with (it carries a SQLSTATE). Asked only on a request's error path. */
