@@ -166,10 +166,12 @@ export async function insertImportedDevices(trx: Transaction<Database>, dialect:
  * each of four indexes (ids, emails, WebAuthn handles, group memberships); with the default 16 MB
  * most inserts find their index page evicted and read it back from the file. Measured on a million
  * users (interleaved runs): 16 MB 56 s of CPU (26 s in the kernel), 32 MB 47 s, 64 MB 40 s (16 s)
- * for 35 MB more peak memory than 32 MB. The setting goes back when the last import running on the
+ * for 35 MB more peak memory than 32 MB; on a slower host (2026-12-02, one run each) 64 MB 58.5 s
+ * wall (57 s of CPU, 17 s in the kernel, 237 MB peak), 128 MB 50.2 s (49 s, 12 s; 290 MB),
+ * 256 MB 49.1 s (48 s, 11 s; 452 MB). The setting goes back when the last import running on the
  * connection ends. PostgreSQL has its own shared buffers.
  */
-const IMPORT_CACHE_KIB = 64 * 1024;
+const IMPORT_CACHE_KIB = 128 * 1024;
 const raised = new WeakMap<Store['db'], { imports: number; previous: Promise<number> }>();
 
 async function setCacheSize(store: Store, kib: number): Promise<void> {
