@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { TestClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { capYoungGeneration, holdHeap } from './server-heap.js';
+import { HELPER_THREAD_NICE, lowerHelperThreads } from './thread-priority.js';
 
 /** How long a SIGTERM waits for in-flight requests before exiting anyway. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -39,6 +40,9 @@ export async function serve(config: Config): Promise<void> {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
+  // The event loop ahead of the hashes (thread-priority.ts), before the first request can arrive.
+  const lowered = await lowerHelperThreads();
+  log.debug({ threads: lowered, nice: HELPER_THREAD_NICE }, 'helper threads run behind the event loop');
   // Fastify's own line names the socket; opening that address instead of the public URL makes
   // every sign-in fail as cross-site, so both lines point at the public URL.
   const address = await app.listen({
