@@ -1,10 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-/** A test that replaces a module (vi.mock) needs a module registry of its own. */
-const REPLACES_MODULES = ['test/unit/hash-gate.test.ts'];
-
 export default defineConfig({
   test: {
+    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
@@ -12,15 +10,5 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     globalSetup: ['./test/helpers/build-dist.ts'],
-    projects: [
-      {
-        extends: true,
-        // The files share each worker's loaded modules instead of loading Fastify, oidc-provider
-        // and the rest again for every file: that loading was a seventh of the suite's time.
-        // Every test builds its own services, stores and servers, so nothing else is shared.
-        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: REPLACES_MODULES, isolate: false },
-      },
-      { extends: true, test: { name: 'isolated', include: REPLACES_MODULES } },
-    ],
   },
 });
