@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -60,4 +63,20 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
       reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`));
     });
   });
+}
+
+/**
+ * One `mamori serve` on a data dir and master key of the test's own: `start` spawns it (once the
+ * describe's tests need it), `dispose` (for afterAll) kills it and removes the dir.
+ */
+export function serverOnOwnDataDir(prefix: string): { start(env?: Record<string, string>): Promise<ServerProcess>; dispose(): Promise<void> } {
+  const dataDir = mkdtempSync(path.join(tmpdir(), prefix));
+  let proc: ServerProcess | undefined;
+  return {
+    start: async (env = {}) => (proc = await spawnServer({ MAMORI_DATA_DIR: dataDir, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), ...env })),
+    dispose: async () => {
+      await proc?.stop('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

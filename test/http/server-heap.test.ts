@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SEMI_SPACE_MIB } from '../../src/cli/server-heap.js';
-import { spawnServer, type ServerProcess } from '../helpers/process.js';
+import { serverOnOwnDataDir } from '../helpers/process.js';
 
 const METRICS_TOKEN = randomBytes(24).toString('base64url');
 
@@ -18,15 +15,11 @@ async function newSpaceMiB(url: string): Promise<number> {
 }
 
 describe("mamori serve holds V8's young generation at two 4 MiB semi-spaces (src/cli/server-heap.ts)", () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'mamori-heap-'));
-  let proc: ServerProcess | undefined;
-  afterAll(async () => {
-    await proc?.stop('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const server = serverOnOwnDataDir('mamori-heap-');
+  afterAll(() => server.dispose());
 
   it('after the start, and after thousands of requests (left alone, V8 takes it to 2 × 16 MiB)', async () => {
-    proc = await spawnServer({ MAMORI_DATA_DIR: dataDir, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), MAMORI_METRICS_TOKEN: METRICS_TOKEN });
+    const proc = await server.start({ MAMORI_METRICS_TOKEN: METRICS_TOKEN });
     const cap = 2 * SEMI_SPACE_MIB;
     expect(await newSpaceMiB(proc.url)).toBeLessThanOrEqual(cap);
     // 20 clients, 6 000 requests: answers that allocate (the session check refuses a bogus cookie

@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELPER_THREAD_NICE } from '../../src/cli/thread-priority.js';
-import { spawnServer, type ServerProcess } from '../helpers/process.js';
+import { serverOnOwnDataDir } from '../helpers/process.js';
 
 /** Each thread's nice value, from /proc (field 19 of stat, counted after the command's closing parenthesis). */
 function niceByThread(pid: number): Map<number, number> {
@@ -17,15 +14,11 @@ function niceByThread(pid: number): Map<number, number> {
 }
 
 describe.skipIf(process.platform !== 'linux')('mamori serve runs its helper threads behind the event loop (src/cli/thread-priority.ts)', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'mamori-nice-'));
-  let proc: ServerProcess | undefined;
-  afterAll(async () => {
-    await proc?.stop('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const server = serverOnOwnDataDir('mamori-nice-');
+  afterAll(() => server.dispose());
 
   it("the main thread keeps its priority; libuv's pool and V8's helpers are at nice 10, also after password checks", async () => {
-    proc = await spawnServer({ MAMORI_DATA_DIR: dataDir, MAMORI_MASTER_KEY: randomBytes(32).toString('base64') });
+    const proc = await server.start();
     const pid = proc.child.pid!;
     // Password checks run argon2id on libuv's pool: the threads that do it are the lowered ones.
     for (let i = 0; i < 4; i++) {
