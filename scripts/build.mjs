@@ -144,5 +144,6 @@ export function isFresh(from = newestSource()) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  build();
+  // --if-stale: only when src/ changed since the last build (what `npm test` asks for).
+  build({ ifStale: process.argv.includes('--if-stale') });
 }

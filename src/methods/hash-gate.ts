@@ -18,6 +18,11 @@ export class HashGate {
     return this.#running;
   }
 
+  /** How many wait for a place. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
     // A finishing hash hands its place straight to the next in line (the count stays the same),
     // so a caller arriving in between cannot take it as well.
