@@ -109,7 +109,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 
 export async function createServices(
   config: Config,
-  opts: { clock?: Clock; log?: Logger; migrate?: boolean; mailer?: Mailer; factors?: readonly FactorModule[] } = {},
+  opts: { clock?: Clock; log?: Logger; migrate?: boolean; mailer?: Mailer; factors?: readonly FactorModule[]; hasher?: PasswordHasher } = {},
 ): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config);
@@ -127,7 +127,7 @@ export async function createServices(
   const audit = await AuditLog.open(store, box, () => clock.now(), `${hostname()}:${process.pid}`);
   const users = new UserRepository(store);
   const emailCodes = new EmailCodeRepository(store);
-  const hasher = new PasswordHasher();
+  const hasher = opts.hasher ?? new PasswordHasher();
   const metrics = new Metrics();
   const devices = new DeviceRepository(store);
   const challenges = new ChallengeRepository(store);

@@ -9,6 +9,7 @@ import { buildApp, type App } from '../../src/http/app.js';
 import { readOutbox } from '../../src/mail/mailer.js';
 import { createServices, ensureSetupToken, type Services } from '../../src/services.js';
 import type { FactorModule } from '../../src/methods/types.js';
+import { ARGON2_PARAMS, PasswordHasher, type Argon2Params } from '../../src/methods/password/hasher.js';
 import { freshPostgres } from './db.js';
 import { Client } from './client.js';
 
@@ -37,6 +38,23 @@ export interface StartOptions {
   shareWith?: TestServer;
   /** A clock of the test's own, e.g. one whose base stands still so that only `advance` moves it. */
   clock?: TestClock;
+  /**
+   * 'quick' (the default): the same argon2id through the same code at m=1 MiB, t=1, about a
+   * twentieth of the work: at the production cost, hashing took a seventh of the suite's time,
+   * mostly in tests about something else. 'production': the server's own ARGON2_PARAMS, for tests of hashing itself and of what
+   * its cost decides (timing, many sign-ins in flight at once). A second instance (`shareWith`)
+   * hashes as the first. Spawned servers (test/helpers/spawned.ts) always hash as in production.
+   */
+  hashing?: 'production' | 'quick';
+}
+
+/** The tests' quick argon2id (see StartOptions.hashing). */
+export const QUICK_ARGON2: Readonly<Argon2Params> = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+/** How a hash this server makes now begins: `$argon2id$v=19$m=…,t=…,p=…$`. */
+export function currentHashPrefix(server: TestServer): string {
+  const p = server.services.hasher.params;
+  return `$argon2id$v=19$m=${p.memoryCost},t=${p.timeCost},p=${p.parallelism}$`;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -58,7 +76,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     ...opts.env,
   });
   const clock = opts.shareWith?.clock ?? opts.clock ?? new TestClock();
-  const services = await createServices(base, { clock, log: pino({ level: 'silent' }), ...(opts.factors ? { factors: opts.factors } : {}) });
+  // A hasher of its own, as every instance has, at the parameters of the instance it joins.
+  const params = opts.shareWith ? opts.shareWith.services.hasher.params : opts.hashing === 'production' ? ARGON2_PARAMS : QUICK_ARGON2;
+  const hasher = new PasswordHasher(undefined, params);
+  const services = await createServices(base, { clock, log: pino({ level: 'silent' }), hasher, ...(opts.factors ? { factors: opts.factors } : {}) });
   const setupToken = await ensureSetupToken(services);
   const app = await buildApp(services);
   await app.listen({ host: '127.0.0.1', port: 0 });

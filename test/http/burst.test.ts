@@ -123,7 +123,8 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
   };
   beforeAll(async () => {
     if (skip) return;
-    server = await startServer({ database: name, env });
+    // Production hashing: a burst's requests stay in flight while their hashes run, as they would.
+    server = await startServer({ database: name, env, hashing: 'production' });
     if (name === 'postgres') second = await startServer({ shareWith: server, env });
   });
   afterAll(async () => {

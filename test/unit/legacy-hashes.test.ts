@@ -143,4 +143,17 @@ describe('imported password hashes (checked at import, verified natively at sign
     expect(await hasher.verify(h, 'Password fullwidth')).toBe(true);
     expect(await hasher.verify(null, 'anything')).toBe(false);
   });
+
+  it('a hasher of other parameters hashes with them and asks to re-hash the production ones, and the other way round', async () => {
+    const quick = new PasswordHasher(undefined, { memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    const q = await quick.hash('correct horse battery staple');
+    const p = await hasher.hash('correct horse battery staple');
+    expect(q).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    expect(p).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect([quick.needsRehash(q), quick.needsRehash(p), hasher.needsRehash(q), hasher.needsRehash(p)]).toEqual([false, true, true, false]);
+    // Either verifies the other's hash: the parameters travel in the hash.
+    expect(await hasher.verify(q, 'correct horse battery staple')).toBe(true);
+    expect(await quick.verify(p, 'correct horse battery staple')).toBe(true);
+    expect(await quick.verify(null, 'correct horse battery staple')).toBe(false);
+  });
 });
