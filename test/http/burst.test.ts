@@ -151,9 +151,11 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
       const user = real ? await createTestUser(server, email) : undefined;
       const targets = spread ? instances() : [server];
       const argon = counting((inst) => inst.services.hasher);
+      const started = performance.now();
       const burst = await Promise.all(Array.from({ length: BURST }, (_, i) => targets[i % targets.length]!.client().post('/api/v1/sign-in', { email, password: WRONG })));
       const verified = argon.calls;
       const after = await targets.at(-1)!.client().post('/api/v1/sign-in', { email, password: STRONG_PASSWORD });
+      const elapsedS = (performance.now() - started) / 1000;
       argon.restore();
 
       const evaluated = burst.filter((r) => r.status === 401);
@@ -165,10 +167,12 @@ describe.each(databases)('attempt budgets under bursts and long sequences ($name
       expect(evaluated.length).toBe(PASSWORD_FREE_FAILURES);
       // argon2id ran exactly once per evaluated guess (the dummy hash for an unknown email), never for a refusal.
       expect(verified).toBe(evaluated.length);
-      // The back-off began when the last evaluated failure settled; the burst itself may take a second or two on a loaded machine.
+      // The back-off began when the last evaluated failure settled, within the burst: what is left
+      // of it is at least the base less the burst's own time (115 refusals, each audited with a
+      // commit, took over 4 s once on a loaded machine: the type checks and a browser test beside it).
       const retryAfter = expect429(after);
       expect(retryAfter).toBeLessThanOrEqual(PASSWORD_BACKOFF_BASE_MS / 1000);
-      expect(retryAfter).toBeGreaterThanOrEqual(PASSWORD_BACKOFF_BASE_MS / 1000 - 3);
+      expect(retryAfter, `the burst took ${elapsedS.toFixed(1)} s`).toBeGreaterThanOrEqual(Math.floor(PASSWORD_BACKOFF_BASE_MS / 1000 - elapsedS));
       expect(argon.calls).toBe(verified);
 
       // Every evaluated guess is in the audit log, and nothing else is.
