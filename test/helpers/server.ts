@@ -41,9 +41,10 @@ export interface StartOptions {
   /**
    * 'quick' (the default): the same argon2id through the same code at m=1 MiB, t=1, about a
    * twentieth of the work: at the production cost, hashing took a seventh of the suite's time,
-   * mostly in tests about something else. 'production': the server's own ARGON2_PARAMS, for tests of hashing itself and of what
-   * its cost decides (timing, many sign-ins in flight at once). A second instance (`shareWith`)
-   * hashes as the first. Spawned servers (test/helpers/spawned.ts) always hash as in production.
+   * mostly in tests about something else. 'production': the server's own ARGON2_PARAMS, for
+   * tests of hashing itself and of what its cost decides (timing, many sign-ins in flight at
+   * once). A second instance (`shareWith`) hashes as the first. Spawned servers
+   * (test/helpers/spawned.ts) always hash as in production.
    */
   hashing?: 'production' | 'quick';
 }
