@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderMail, type Locale, type MailMessage } from '../../src/mail/messages.js';
 import { summarizeUserAgent } from '../../src/mail/user-agent.js';
+import { when } from '../../src/mail/document.js';
 
 const ctx = { productName: 'Mamori', publicUrl: 'https://id.example.com' };
 const AT = Date.UTC(2025, 0, 2, 3, 4, 5);
@@ -127,5 +128,23 @@ describe('summarizeUserAgent', () => {
     expect(summarizeUserAgent('Chrome/1 <script>', 'ja')).toBe('Chrome 1');
     const mail = renderMail({ kind: 'new_browser_sign_in', at: AT, userAgent: '<script>alert(1)</script>' }, 'en', ctx);
     expect(mail.html).not.toContain('<script>');
+  });
+});
+
+describe('when', () => {
+  // The formatter is made once per locale; it must write what a fresh toLocaleString writes.
+  it('writes each locale as toLocaleString does, whichever locale came first', () => {
+    const instants = [AT, Date.UTC(1999, 11, 31, 23, 59, 59), Date.UTC(2038, 0, 19, 3, 14, 8)];
+    for (const order of [['ja', 'en'], ['en', 'ja']] as const) {
+      for (const locale of order) {
+        for (const at of instants) {
+          const human = new Date(at).toLocaleString(locale === 'ja' ? 'ja-JP' : 'en-US', { timeZone: 'UTC', dateStyle: 'full', timeStyle: 'long' });
+          const iso = new Date(at).toISOString().replace(/\.000Z$/, 'Z');
+          expect(when(at, locale)).toBe(locale === 'ja' ? `${human}（${iso}）` : `${human} (${iso})`);
+        }
+      }
+    }
+    expect(when(AT, 'en')).toBe('Thursday, January 2, 2025 at 3:04:05 AM UTC (2025-01-02T03:04:05Z)');
+    expect(() => when(Number.NaN, 'en')).toThrow(RangeError);
   });
 });
