@@ -76,11 +76,11 @@ export function siteUrl(publicUrl: string): string {
 
 export const INTL_LOCALE: Record<Locale, string> = { en: 'en-US', ja: 'ja-JP' };
 
-/** "Thursday, January 2, 2025 at 3:04:05 AM UTC (2025-01-02T03:04:05Z)". */
 // One formatter per locale, made on first use: `toLocaleString` with options builds a new
 // Intl.DateTimeFormat at every call, which was 6 % of a sign-in step that mails a notice.
 const formatters = new Map<Locale, Intl.DateTimeFormat>();
 
+/** "Thursday, January 2, 2025 at 3:04:05 AM UTC (2025-01-02T03:04:05Z)". */
 export function when(at: Instant, locale: Locale): string {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) throw new RangeError('at is not a valid time');
