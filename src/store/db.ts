@@ -18,6 +18,7 @@ import {
 } from 'kysely';
 import { createRequire } from 'node:module';
 import type PgModule from 'pg';
+import { PreparingPool } from './prepared-pool.js';
 import { initial } from './migrations/001-initial.js';
 import { invitations } from './migrations/002-invitations.js';
 import { auditInstance } from './migrations/003-audit-instance.js';
@@ -108,7 +109,8 @@ export function openStore(opts: { databaseUrl?: string | undefined; dataDir: str
     // pg emits 'error' when no query is running): the client is no longer queryable, its next
     // query fails with a connection error and the pool drops it on release.
     pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    // The statements the service repeats go as named prepared statements (prepared-pool.ts).
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
     const unflushedTransaction: UnflushedTransaction = (work) =>
       db.transaction().execute(async (trx) => {
         await sql`set local synchronous_commit = off`.execute(trx);
