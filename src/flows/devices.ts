@@ -322,10 +322,14 @@ export async function announceAllRemoved(s: DevicePorts, user: User, removed: { 
 /** A new set of recovery codes, the old one void, with its audit event in one transaction; the plain codes once. */
 export async function regenerateRecoveryCodes(s: DevicePorts, user: User, caller: Caller): Promise<string[]> {
   const backup = s.methods.factors.backup ?? fail('not_found', 'Recovery codes are not offered');
-  // Without a device, self-made recovery codes would replace the emailed code as a way in.
-  if ((await s.devices.countActive(user.id)) === 0) fail('conflict', 'Assign an MFA device first; recovery codes come with it');
   const set = await backup.newSet();
   await s.store.db.transaction().execute(async (trx) => {
+    // Under the user's row lock: on PostgreSQL two regenerations at once would otherwise each void
+    // only the set they could see and both insert theirs, leaving two live sets; and a device
+    // removed meanwhile is seen.
+    await s.users.within(trx).lockRow(user.id);
+    // Without a device, self-made recovery codes would replace the emailed code as a way in.
+    if ((await s.devices.within(trx).countActive(user.id)) === 0) fail('conflict', 'Assign an MFA device first; recovery codes come with it');
     await backup.store(trx, user.id, set);
     await audit(s, 'recovery_codes_regenerated', user, caller, { count: set.codes.length }, trx);
   });
