@@ -56,7 +56,10 @@ async function mamoriSession(s: OidcPorts, ctx: KoaContextWithOIDC): Promise<{ s
 /**
  * The library's login prompt, with Mamori's checks first:
  * - the provider's own session stands only while the Mamori session it came from does (signing
- *   out of Mamori, or another user signing in, sends the next authorization back to Mamori);
+ *   out of Mamori, or another user signing in, sends the next authorization back to Mamori). The
+ *   library keeps the level and methods of the sign-in it was told of, so a Mamori session whose
+ *   sign-in facts differ (the same user signed in again, perhaps at a lower level; or stepped
+ *   up since) sends it back too, where the login is made again from the session as it is now;
  * - `acr_values` and the client's minimum level are enforced, not advisory: a session below them
  *   goes to an interaction, which steps up or answers `unmet_authentication_requirements`.
  */
@@ -64,11 +67,15 @@ function loginPolicy(s: OidcPorts, { interactionPolicy }: Library) {
   const policy = interactionPolicy.base();
   const login = policy.get('login')!;
   login.checks.unshift(
-    new interactionPolicy.Check('mamori_session', 'the Mamori session ended or belongs to another user', async (ctx) => {
-      const accountId = ctx.oidc.session?.accountId;
-      if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT; // no_session asks
+    new interactionPolicy.Check('mamori_session', 'the Mamori session ended, belongs to another user or is not the sign-in the provider was told of', async (ctx) => {
+      const had = ctx.oidc.session;
+      const accountId = had?.accountId;
+      if (!had || !accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT; // no_session asks
       const current = await mamoriSession(s, ctx);
-      return current?.user.id === accountId ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+      if (current?.user.id !== accountId) return interactionPolicy.Check.REQUEST_PROMPT;
+      const now = loginResult(s, current.session, current.user);
+      const same = had.authTime() === now.ts && had.acr === now.acr && JSON.stringify(had.amr ?? []) === JSON.stringify(now.amr);
+      return same ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     }),
     new interactionPolicy.Check('unmet_acr', 'the requested authentication level was not reached', async (ctx) => {
       if (!ctx.oidc.session?.accountId || !ctx.oidc.client) return interactionPolicy.Check.NO_NEED_TO_PROMPT;

@@ -8,7 +8,7 @@ import { createClient } from '../../src/flows/oidc-clients.js';
 import { databases } from '../helpers/db.js';
 import { AFTER_LOGOUT, CALLBACK, exchange, follow, registerRp, signInWithApp, startAuthorization, type Rp } from '../helpers/oidc.js';
 import { adminAtAal2, assignApp } from '../helpers/otp.js';
-import { createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
+import { STRONG_PASSWORD, createTestUser, signIn, startServer, type TestServer } from '../helpers/server.js';
 import type { Client } from '../helpers/client.js';
 
 /**
@@ -78,6 +78,36 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     const direct = await follow(browser, again.url, servers);
     expect(direct.kind).toBe('callback');
     expect((await exchange(rp, again, direct)).claims()!.acr).toBe('urn:mamori:aal2');
+  });
+
+  it.skipIf(skip)("the provider's session of an earlier aal2 sign-in gives no aal2 token once the browser signed in again at aal1", async () => {
+    await createTestUser(a, 'drop@example.com');
+    const browser = await signIn(a, 'drop@example.com');
+    const app = await assignApp(a.clock, browser);
+    await browser.post('/api/v1/sign-out');
+    await signInWithApp(a, browser, 'drop@example.com', app.secret);
+    const first = await startAuthorization(rp, { acr_values: 'urn:mamori:aal2' });
+    expect((await exchange(rp, first, await follow(browser, first.url, servers))).claims()!.acr).toBe('urn:mamori:aal2');
+
+    // The only device removed, then signed out and in again in the same browser: password and emailed code.
+    expect((await browser.delete(`/api/v1/me/mfa-devices/${app.id}`)).status).toBe(204);
+    expect((await browser.post('/api/v1/sign-out')).status).toBe(204);
+    a.clock.advance(2_000);
+    const r1 = await browser.post('/api/v1/sign-in', { email: 'drop@example.com', password: STRONG_PASSWORD });
+    expect(r1.body).toMatchObject({ status: 'email_code_sent' });
+    expect((await browser.post('/api/v1/sign-in/email-code', { code: await a.lastCode('drop@example.com') })).status).toBe(200);
+
+    const strict = await startAuthorization(rp, { acr_values: 'urn:mamori:aal2' });
+    const landing = await follow(browser, strict.url, servers);
+    expect(landing.kind).toBe('callback');
+    if (landing.kind !== 'callback') return;
+    expect(landing.url.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(landing.url.searchParams.get('code')).toBeNull();
+    // Without acr_values the token tells the level of the session as it is now.
+    const plain = await startAuthorization(rp);
+    const claims = (await exchange(rp, plain, await follow(browser, plain.url, servers))).claims()!;
+    expect(claims.acr).toBe('urn:mamori:aal1');
+    expect(claims.amr).toEqual(['pwd']);
   });
 
   it.skipIf(skip)('acr_values is enforced: a password-only session asked for aal2 gets unmet_authentication_requirements, never an aal1 token', async () => {
