@@ -33,6 +33,8 @@ const problems = {
   approval_failed: [409, 'The approved act could not be carried out'],
   approval_expired: [410, 'The approval request has expired'],
   payload_too_large: [413, 'The request body is too large'],
+  request_timeout: [408, 'The request did not arrive in time'],
+  headers_too_large: [431, 'The request headers are too large'],
   unsupported_media_type: [415, 'Unsupported media type'],
   account_locked: [423, 'The account is locked'],
   mfa_locked: [423, 'Second-factor sign-in is locked for this account'],

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { MamoriError } from '../errors.js';
 import type { Services } from '../services.js';
-import { errorHandler, sendProblem, toProblem } from './problem.js';
+import { answerClientError, errorHandler, sendProblem, toProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { factorRoutes } from './routes/factors.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
@@ -40,6 +40,8 @@ function parseJson(raw: Buffer): unknown {
   try {
     value = JSON.parse(text, (key, v: unknown) => {
       if (FORBIDDEN_KEYS.has(key)) throw new MamoriError('validation_failed', `The key "${key}" is not allowed`);
+      // PostgreSQL cannot store U+0000 in text (SQLite can): refused here for both, as bad input.
+      if ((typeof v === 'string' && v.includes('\u0000')) || key.includes('\u0000')) throw new MamoriError('validation_failed', 'Text may not contain the character U+0000');
       return v;
     });
   } catch (err) {
@@ -122,6 +124,7 @@ export async function buildApp(s: Services) {
     // Forwarded headers are believed only from the listed proxies (proxy-addr checks every hop).
     trustProxy: s.config.trustedProxies,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     routerOptions: { maxParamLength: 200 },
     // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.
     // Errors Fastify raises before routing (bad URL, oversize parameter) carry the same headers.
@@ -172,6 +175,8 @@ export async function buildApp(s: Services) {
   app.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.config.foreign) return done();
     applySecurityHeaders(reply.raw, req.routeOptions.config.document ? documentHeaders : apiHeaders);
+    // A path parameter or query value holding U+0000, which PostgreSQL cannot compare as text.
+    if (req.url.includes('%00')) return void sendProblem(reply, new MamoriError('validation_failed', 'The URL may not contain %00'));
     if (STATE_CHANGING.has(req.method)) {
       const origin = req.headers.origin;
       if ((origin !== undefined && origin !== s.config.publicUrl) || req.headers['sec-fetch-site'] === 'cross-site') {

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { MamoriError, TooManyAttemptsError, type ProblemCode } from '../errors.js';
-import { isDatabaseUnavailable } from '../store/health.js';
+import { isDatabaseUnavailable, isTextTheDatabaseRefuses } from '../store/health.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -15,6 +17,30 @@ declare module 'fastify' {
      */
     statuses?: Partial<Record<ProblemCode, number>>;
   }
+}
+
+/**
+ * A request Node's HTTP parser refused (a malformed length or chunk, headers past the limit, a
+ * request that did not arrive in time) never reaches Fastify's routes: the answer is written to
+ * the socket here, as problem+json like every other error, and the connection closed.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const problem =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new MamoriError('headers_too_large')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new MamoriError('request_timeout')
+          : new MamoriError('validation_failed', 'The request is not valid HTTP');
+    const body = JSON.stringify({ type: typeUri(problem.code), title: problem.title, status: problem.status, code: problem.code, detail: problem.detail ?? problem.title });
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+        `content-type: ${PROBLEM_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\n` +
+        `x-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function sendProblem(reply: FastifyReply, err: MamoriError): FastifyReply {
@@ -50,6 +76,9 @@ export function toProblem(err: unknown): MamoriError {
   };
   // The database is unreachable (connection refused, reset or timed out): a 503 to retry, never a 500.
   if (isDatabaseUnavailable(err)) return new MamoriError('service_unavailable', 'The database does not answer; try again in a moment');
+  // Text the database cannot hold reached it past the checks at the edge: the input's fault, and
+  // the statement it failed changed nothing.
+  if (isTextTheDatabaseRefuses(err)) return new MamoriError('validation_failed', 'The text holds a character the database cannot store');
   const mapped = fe.code ? byCode[fe.code] : undefined;
   if (mapped) return new MamoriError(mapped);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -13,6 +13,12 @@ export interface AdapterPorts {
   oidcClients: OidcClientRepository;
 }
 
+/**
+ * Ids come from the library's requests as sent (a `client_id` of `%00`, say). None Mamori or the
+ * library made holds U+0000, and PostgreSQL cannot compare such text at all: it matches nothing.
+ */
+const matchesNothing = (id: string): boolean => id.includes('\u0000');
+
 function parse(stored: { payload: string; consumedAt: number | null } | undefined): AdapterPayload | undefined {
   if (!stored) return undefined;
   const payload = JSON.parse(stored.payload) as AdapterPayload;
@@ -44,26 +50,32 @@ class PayloadAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (matchesNothing(id)) return undefined;
     return parse(await this.s.oidcPayloads.find(this.model, id, this.s.clock.now()));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (matchesNothing(uid)) return undefined;
     return parse(await this.s.oidcPayloads.findByUid(this.model, uid, this.s.clock.now()));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (matchesNothing(userCode)) return undefined;
     return parse(await this.s.oidcPayloads.findByUserCode(this.model, userCode, this.s.clock.now()));
   }
 
   async consume(id: string): Promise<void> {
+    if (matchesNothing(id)) return;
     await this.s.oidcPayloads.consume(this.model, id, this.s.clock.now());
   }
 
   async destroy(id: string): Promise<void> {
+    if (matchesNothing(id)) return;
     await this.s.oidcPayloads.destroy(this.model, id);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    if (matchesNothing(grantId)) return;
     await this.s.oidcPayloads.revokeByGrantId(grantId);
   }
 }
@@ -77,6 +89,7 @@ class ClientAdapter implements Adapter {
   constructor(private readonly s: AdapterPorts) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (matchesNothing(id)) return undefined;
     const c = await this.s.oidcClients.find(id);
     if (!c) return undefined;
     const secret =

@@ -46,3 +46,12 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (err instanceof AggregateError && err.errors.length > 0 && err.errors.every((e) => isDatabaseUnavailable(e, depth + 1))) return true;
   return DRIVER_MESSAGES.has(err.message);
 }
+
+/**
+ * PostgreSQL refusing a text value it cannot hold: U+0000 (22021, character_not_in_repertoire, as
+ * "invalid byte sequence") or a character outside the database's encoding (22P05). The input is at
+ * fault, not the service.
+ */
+export function isTextTheDatabaseRefuses(err: unknown): boolean {
+  return isPgDatabaseError(err) && (err.code === '22021' || err.code === '22P05');
+}
