@@ -49,6 +49,11 @@ function parseAuthority(raw: string): { host: string; authority: string } | unde
  * decoded twice; dot segments are resolved and duplicate slashes collapsed, as the servers
  * behind the proxy do. An encoded slash or backslash is refused: servers disagree on whether it
  * separates segments, so no reading of it is safe.
+ *
+ * A segment's path parameters (`/admin;jsessionid=x`) are cut off before matching: Tomcat,
+ * Jetty and Spring serve `/admin;x` as `/admin`, so a rule for `/admin` must see it so. Servers
+ * that read `;` as part of the name meet a stricter rule at worst, never a looser one. An
+ * encoded `%3B` is a character of the name to all of them and is kept.
  */
 export function normalisePath(rawPath: string): { ok: true; path: string } | { ok: false; reason: string } {
   if (!rawPath.startsWith('/')) return { ok: false, reason: 'the path does not start with /' };
@@ -68,7 +73,10 @@ export function normalisePath(rawPath: string): { ok: true; path: string } | { o
     decoded += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
     i += 2;
   }
-  const segments = decoded.split('/').slice(1);
+  const segments = decoded.split('/').slice(1).map((seg) => {
+    const params = seg.indexOf(';');
+    return params === -1 ? seg : seg.slice(0, params);
+  });
   const out: string[] = [];
   segments.forEach((seg, i) => {
     const last = i === segments.length - 1;

@@ -163,6 +163,13 @@ describe('path normalisation', () => {
     ['/x%3Fy', '/x%3Fy'],
     ['/x%23y', '/x%23y'],
     ['/...', '/...'],
+    // Path parameters, as Tomcat, Jetty and Spring drop them before serving.
+    ['/admin;x', '/admin'],
+    ['/admin;/x', '/admin/x'],
+    ['/admin;jsessionid=1/users;v=2', '/admin/users'],
+    ['/;x/admin', '/admin'],
+    ['/static;x/../admin', '/admin'],
+    ['/admin%3Bx', '/admin%3Bx'],
   ])('%s → %s', (raw, path) => {
     expect(normalisePath(raw)).toEqual({ ok: true, path });
   });
