@@ -95,6 +95,12 @@ function checkTotp(v: unknown): { ok: NonNullable<ImportLine['totp']> } | { refu
   return { ok: { secret, algorithm, digits, period, name } };
 }
 
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (Array.isArray(v)) return v.some(holdsNul);
+  return isObject(v) && Object.entries(v).some(([k, x]) => k.includes('\u0000') || holdsNul(x));
+}
+
 /** One line, parsed and checked: what it imports, or why it is refused. */
 function checkLine(text: string, line: number): ImportLine | string {
   let v: unknown;
@@ -104,6 +110,9 @@ function checkLine(text: string, line: number): ImportLine | string {
     return 'not valid JSON';
   }
   if (!isObject(v)) return 'not a JSON object';
+  // PostgreSQL cannot store U+0000 in text (one such line would fail the whole import there).
+  // Only a line that spells the escape at all is read again, so the usual line costs nothing more.
+  if (text.includes('\\u0000') && holdsNul(v)) return 'a text holds the character U+0000';
   const unknown = unknownField(v, FIELDS);
   if (unknown) return unknown;
   const { email, name, role, locale, disabled } = v;
