@@ -125,6 +125,9 @@ export async function buildApp(s: Services) {
     trustProxy: s.config.trustedProxies,
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
+    // Node answers an HTTP/1.1 request without Host itself, with an empty 400; the hook below
+    // refuses it instead, as problem+json like every other error.
+    http: { requireHostHeader: false },
     routerOptions: { maxParamLength: 200 },
     // Bad URLs and over-long path parameters are answered by the router itself: as problem+json too.
     // Errors Fastify raises before routing (bad URL, oversize parameter) carry the same headers.
@@ -173,6 +176,10 @@ export async function buildApp(s: Services) {
   // routes (`foreign`) keep their own headers and checks: its token endpoint is called cross-site
   // by design, and its pages carry their own CSP.
   app.addHook('onRequest', (req, reply, done) => {
+    if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
+      applySecurityHeaders(reply.raw, apiHeaders);
+      return void sendProblem(reply, new MamoriError('validation_failed', 'An HTTP/1.1 request must name its Host'));
+    }
     if (req.routeOptions.config.foreign) return done();
     applySecurityHeaders(reply.raw, req.routeOptions.config.document ? documentHeaders : apiHeaders);
     // A path parameter or query value holding U+0000, which PostgreSQL cannot compare as text.
