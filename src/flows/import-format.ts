@@ -110,9 +110,6 @@ function checkLine(text: string, line: number): ImportLine | string {
     return 'not valid JSON';
   }
   if (!isObject(v)) return 'not a JSON object';
-  // PostgreSQL cannot store U+0000 in text (one such line would fail the whole import there).
-  // Only a line that spells the escape at all is read again, so the usual line costs nothing more.
-  if (text.includes('\\u0000') && holdsNul(v)) return 'a text holds the character U+0000';
   const unknown = unknownField(v, FIELDS);
   if (unknown) return unknown;
   const { email, name, role, locale, disabled } = v;
@@ -141,6 +138,10 @@ function checkLine(text: string, line: number): ImportLine | string {
     if ('refused' in r) return r.refused;
     totp = r.ok;
   }
+  // Last, so a field's own reason comes first: PostgreSQL cannot store U+0000 in text (one such
+  // line would fail the whole import there). Only a line that spells the escape at all is read
+  // again, so the usual line costs nothing more.
+  if (text.includes('\\u0000') && holdsNul(v)) return 'a text holds the character U+0000';
   const normalized = normalizeEmail(email);
   return {
     line,

@@ -38,6 +38,23 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     for (const s of [...(servers ?? [])].reverse()) await s.close();
   });
 
+  /** A plain authorization from this browser: an ID token at aal1, by password alone. */
+  const expectPasswordOnlyToken = async (browser: Client) => {
+    const plain = await startAuthorization(rp);
+    const claims = (await exchange(rp, plain, await follow(browser, plain.url, servers))).claims()!;
+    expect(claims.acr).toBe('urn:mamori:aal1');
+    expect(claims.amr).toEqual(['pwd']);
+  };
+  /** An authorization asking for aal2 from this browser: back at the client with unmet_authentication_requirements, no code. */
+  const expectAal2Refused = async (browser: Client) => {
+    const strict = await startAuthorization(rp, { acr_values: 'urn:mamori:aal2' });
+    const landing = await follow(browser, strict.url, servers);
+    expect(landing.kind).toBe('callback');
+    if (landing.kind !== 'callback') return;
+    expect(landing.url.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(landing.url.searchParams.get('code')).toBeNull();
+  };
+
   it.skipIf(skip)('discovery: the issuer is the public URL; levels and the sign-in claims are listed; PKCE S256 only', async () => {
     const meta = rp.config.serverMetadata();
     expect(meta.issuer).toBe(a.config.publicUrl);
@@ -97,32 +114,15 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     expect(r1.body).toMatchObject({ status: 'email_code_sent' });
     expect((await browser.post('/api/v1/sign-in/email-code', { code: await a.lastCode('drop@example.com') })).status).toBe(200);
 
-    const strict = await startAuthorization(rp, { acr_values: 'urn:mamori:aal2' });
-    const landing = await follow(browser, strict.url, servers);
-    expect(landing.kind).toBe('callback');
-    if (landing.kind !== 'callback') return;
-    expect(landing.url.searchParams.get('error')).toBe('unmet_authentication_requirements');
-    expect(landing.url.searchParams.get('code')).toBeNull();
+    await expectAal2Refused(browser);
     // Without acr_values the token tells the level of the session as it is now.
-    const plain = await startAuthorization(rp);
-    const claims = (await exchange(rp, plain, await follow(browser, plain.url, servers))).claims()!;
-    expect(claims.acr).toBe('urn:mamori:aal1');
-    expect(claims.amr).toEqual(['pwd']);
+    await expectPasswordOnlyToken(browser);
   });
 
   it.skipIf(skip)('acr_values is enforced: a password-only session asked for aal2 gets unmet_authentication_requirements, never an aal1 token', async () => {
     const browser = await signIn(a, 'nomfa@example.com');
-    const plain = await startAuthorization(rp);
-    const ok = await exchange(rp, plain, await follow(browser, plain.url, servers));
-    expect(ok.claims()!.acr).toBe('urn:mamori:aal1');
-    expect(ok.claims()!.amr).toEqual(['pwd']);
-
-    const strict = await startAuthorization(rp, { acr_values: 'urn:mamori:aal2' });
-    const landing = await follow(browser, strict.url, servers);
-    expect(landing.kind).toBe('callback');
-    if (landing.kind !== 'callback') return;
-    expect(landing.url.searchParams.get('error')).toBe('unmet_authentication_requirements');
-    expect(landing.url.searchParams.get('code')).toBeNull();
+    await expectPasswordOnlyToken(browser);
+    await expectAal2Refused(browser);
   });
 
   it.skipIf(skip)("a client's minimum level holds even when the client asks for less (acr_values=urn:mamori:aal1)", async () => {
