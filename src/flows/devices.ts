@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { endSessionsIn } from './sessions.js';
 import { MamoriError, fail } from '../errors.js';
 import type { AssignedDevice, Assignment, Caller, Factor } from '../methods/types.js';
 import type { Services } from '../services.js';
@@ -10,7 +11,7 @@ import { notify, originOf } from './notify.js';
 import { revokeAllRememberedIn } from './remembered-browsers.js';
 
 /** What these use of the composition root, and nothing more. */
-export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'rememberedBrowsers' | 'sessions' | 'signIns' | 'store' | 'users'>;
+export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'oidcPayloads' | 'rememberedBrowsers' | 'sessions' | 'signIns' | 'store' | 'users'>;
 
 
 /** A pending device (an app's secret shown, not yet confirmed) is discarded after this long. */
@@ -105,7 +106,7 @@ async function completeAssignment(
   // The assignment proved possession (fresh codes, a fresh assertion): the session now carries a second factor.
   const raisedAmr = [...new Set([...(JSON.parse(session.amr) as string[]), ...proved.amr, 'mfa'])];
   const token = await s.sessions.within(trx).raise(session.id, { aal: 2, amr: raisedAmr, mfaVerifiedAt: now, mfaSetupOnly: false, phishingResistant: proved.phishingResistant === true }, now);
-  const ended = await s.sessions.within(trx).revokeAll(user.id, now, session.id);
+  const ended = await endSessionsIn(s, trx, user.id, now, session.id);
   const cancelled = await s.signIns.within(trx).cancelOpen(user.id, now);
   await audit(s, 'mfa_device_assigned', user, caller, { deviceId: device.id, type: device.type, name: device.name, otherSessionsEnded: ended, pendingSignInsEnded: cancelled }, trx);
   return { device, recoveryCodes: first ? backupSet?.codes : undefined, sessionToken: token };
@@ -230,7 +231,7 @@ async function afterRemoval(s: DevicePorts, trx: Transaction<Database>, user: Us
   // Backup codes stand in for a device; with no device left they would be a lone factor.
   if (left === 0) await s.methods.factors.backup?.voidAll(trx, user.id);
   const deadline = by.admin ? await graceAfterAdminRemoval(s, trx, user, left, now) : null;
-  const sessionsEnded = await s.sessions.within(trx).revokeAll(user.id, now, by.keepSessionId);
+  const sessionsEnded = await endSessionsIn(s, trx, user.id, now, by.keepSessionId);
   const pendingSignInsEnded = await s.signIns.within(trx).cancelOpen(user.id, now);
   // A remembered browser stood in for the devices as they were: every one of them ends (src/flows/remembered-browsers.ts).
   const rememberedBrowsersEnded = await revokeAllRememberedIn(s, trx, user.id, now);

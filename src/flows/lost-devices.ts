@@ -12,6 +12,7 @@
  * The user cancels from the mail, from any signed-in session, or by signing in with an MFA device.
  */
 import type { Transaction } from 'kysely';
+import { endSessionsIn } from './sessions.js';
 import { newToken } from '../crypto/tokens.js';
 import { fail } from '../errors.js';
 import type { Caller } from '../methods/types.js';
@@ -32,7 +33,7 @@ export const COOLING_OFF_MS = 24 * 3_600_000;
 /** What these use of the composition root, and nothing more. */
 export type LostDevicePorts = Pick<
   Services,
-  'audit' | 'box' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'metrics' | 'recoveryRequests' | 'regulator' | 'sessions' | 'signIns' | 'store' | 'users'
+  'audit' | 'box' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'metrics' | 'oidcPayloads' | 'recoveryRequests' | 'regulator' | 'sessions' | 'signIns' | 'store' | 'users'
 > &
   SessionPorts;
 
@@ -330,7 +331,7 @@ export async function completeRecoveryIn(
     events.push({ ...base, type: 'recovery_device_deactivated', detail: { deviceId: device.id, type: device.type, name: device.name, recoveryId: recovery.id } });
   }
   await s.methods.factors.backup?.voidAll(trx, user.id);
-  const sessionsEnded = await s.sessions.within(trx).revokeAll(user.id, now);
+  const sessionsEnded = await endSessionsIn(s, trx, user.id, now);
   const signInsEnded = await s.signIns.within(trx).cancelOpen(user.id, now);
   events.push({ ...base, type: 'recovery_completed', detail: { recoveryId: recovery.id, devicesDeactivated: events.length, sessionsEnded, pendingSignInsEnded: signInsEnded } });
   const session = await openSessionIn(s, trx, user, { aal: 1, amr: signIn.amr, mfaVerified: false }, caller, { setupRequired: true, events });

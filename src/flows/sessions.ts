@@ -1,10 +1,31 @@
+import type { Transaction } from 'kysely';
 import { fail } from '../errors.js';
 import type { Caller } from '../methods/types.js';
 import type { Services } from '../services.js';
-import type { Session, User } from '../store/schema.js';
+import type { Database, Session, User } from '../store/schema.js';
 
 /** What these use of the composition root, and nothing more. */
 export type SessionEndPorts = Pick<Services, 'audit' | 'clock' | 'sessions' | 'store'>;
+
+/**
+ * Every session of the user ends (but `keepSessionId`), and with them everything the OpenID
+ * Connect provider issued for the user: its sessions, grants, codes and tokens. So no application
+ * keeps a refresh token, nor a token claiming the old level, past a password change, a device
+ * removed or assigned, a disabled account, an MFA reset or a lost-device recovery. The applications
+ * of the kept session sign in again through it, without a screen. Runs inside the transaction of the
+ * change; returns how many Mamori sessions ended, for its audit event.
+ */
+export async function endSessionsIn(
+  s: Pick<Services, 'oidcPayloads' | 'sessions'>,
+  trx: Transaction<Database>,
+  userId: string,
+  now: number,
+  keepSessionId?: string,
+): Promise<number> {
+  const ended = await s.sessions.within(trx).revokeAll(userId, now, keepSessionId);
+  await s.oidcPayloads.within(trx).revokeAccount(userId);
+  return ended;
+}
 
 
 /**

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { endSessionsIn } from './sessions.js';
 import type { Transaction } from 'kysely';
 import { fail } from '../errors.js';
 import { checkPassword, weakReasonText } from '../methods/password/policy.js';
@@ -119,7 +120,7 @@ export async function completeSetup(s: Parameters<typeof createUser>[0] & Pick<S
 export async function changePassword(
   // What the password check and the MFA-setup check need, as they declare it, and the writes here.
   s: UserWriting &
-    Pick<Services, 'hasher' | 'rememberedBrowsers' | 'sessions' | 'signIns'> &
+    Pick<Services, 'hasher' | 'oidcPayloads' | 'rememberedBrowsers' | 'sessions' | 'signIns'> &
     Parameters<typeof attemptPassword>[0] &
     Parameters<typeof mfaSetupRequired>[0] &
     Parameters<typeof notify>[0],
@@ -139,7 +140,7 @@ export async function changePassword(
   const setupRequired = session.password_change_only === 1 && (await mfaSetupRequired(s, user.id, session.aal));
   await s.store.db.transaction().execute(async (trx) => {
     await s.users.within(trx).update(user.id, { password_hash: hash, password_changed_at: now, force_password_change: 0 });
-    const ended = await s.sessions.within(trx).revokeAll(user.id, now, session.id);
+    const ended = await endSessionsIn(s, trx, user.id, now, session.id);
     // A half-finished sign-in got past the old password: it must not become a session now.
     const cancelled = await s.signIns.within(trx).cancelOpen(user.id, now);
     if (session.password_change_only === 1) await s.sessions.within(trx).restrict(session.id, { mfaSetupOnly: setupRequired, passwordChangeOnly: false });
@@ -167,14 +168,14 @@ export async function unlockUser(s: Pick<Services, 'store' | 'regulator' | 'audi
 }
 
 /** An administrator's change to a user; disabling ends the user's sessions in the same transaction. */
-export async function updateUser(s: UserWriting & Pick<Services, 'sessions' | 'signIns' | 'rememberedBrowsers'>, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
+export async function updateUser(s: UserWriting & Pick<Services, 'oidcPayloads' | 'sessions' | 'signIns' | 'rememberedBrowsers'>, userId: string, changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean }, actor: string, caller: Caller): Promise<User> {
   const now = s.clock.now();
   return s.store.db.transaction().execute((trx) => updateUserWithin(s, trx, userId, changes, actor, caller, now));
 }
 
 /** The change itself, in the caller's transaction (updateUser's own, or an approval's under the two-person rule). */
 export async function updateUserWithin(
-  s: Pick<Services, 'users' | 'audit' | 'sessions' | 'signIns' | 'rememberedBrowsers'>,
+  s: Pick<Services, 'users' | 'audit' | 'oidcPayloads' | 'sessions' | 'signIns' | 'rememberedBrowsers'>,
   trx: Transaction<Database>,
   userId: string,
   changes: { name?: string; role?: 'admin' | 'user'; disabled?: boolean },
@@ -189,7 +190,7 @@ export async function updateUserWithin(
     ...(changes.role !== undefined ? { role: changes.role } : {}),
     ...(changes.disabled !== undefined ? { disabled: changes.disabled ? 1 : 0 } : {}),
   });
-  const ended = changes.disabled ? await s.sessions.within(trx).revokeAll(userId, now) : 0;
+  const ended = changes.disabled ? await endSessionsIn(s, trx, userId, now) : 0;
   const cancelled = changes.disabled ? await s.signIns.within(trx).cancelOpen(userId, now) : 0;
   // A disabled account's remembered browsers end too: enabling it again must not revive them.
   const forgotten = changes.disabled ? await revokeAllRememberedIn(s, trx, userId, now) : 0;
@@ -221,13 +222,13 @@ export interface ForcedPasswordChange {
  * Flag, revocations and audit event commit together: a crash leaves either all of it or none,
  * never a flagged user with live sessions nor an unrecorded change.
  */
-export async function forcePasswordChange(s: UserWriting & Pick<Services, 'rememberedBrowsers' | 'sessions' | 'signIns'>, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
+export async function forcePasswordChange(s: UserWriting & Pick<Services, 'oidcPayloads' | 'rememberedBrowsers' | 'sessions' | 'signIns'>, userId: string, actor: string, caller: Caller): Promise<ForcedPasswordChange> {
   const now = s.clock.now();
   return s.store.db.transaction().execute(async (trx) => {
     const users = s.users.within(trx);
     if (!(await users.findById(userId))) fail('not_found', 'No such user');
     await users.update(userId, { force_password_change: 1 });
-    const sessionsEnded = await s.sessions.within(trx).revokeAll(userId, now);
+    const sessionsEnded = await endSessionsIn(s, trx, userId, now);
     const pendingSignInsEnded = await s.signIns.within(trx).cancelOpen(userId, now);
     // The password is in doubt: the next sign-in asks for the second factor again, in every browser.
     const forgotten = await revokeAllRememberedIn(s, trx, userId, now);

@@ -41,6 +41,7 @@ class PayloadAdapter implements Adapter {
       model: this.model,
       id,
       payload: JSON.stringify(payload),
+      accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
       expiresAt: expiresIn === undefined ? null : now + expiresIn * 1000,
       grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
       uid: typeof payload.uid === 'string' ? payload.uid : null,

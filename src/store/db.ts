@@ -32,6 +32,7 @@ import { recoveryAndBrowsers } from './migrations/010-recovery-and-browsers.js';
 import { adminApprovals } from './migrations/011-admin-approvals.js';
 import { auditChains } from './migrations/012-audit-chains.js';
 import { rememberedBrowsers } from './migrations/013-remembered-browsers.js';
+import { oidcAccounts } from './migrations/014-oidc-accounts.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -203,6 +204,7 @@ class InCodeMigrations implements MigrationProvider {
       '011-admin-approvals': adminApprovals,
       '012-audit-chains': auditChains(this.dialect),
       '013-remembered-browsers': rememberedBrowsers,
+      '014-oidc-accounts': oidcAccounts,
     };
   }
 }

@@ -1,4 +1,6 @@
+import type { Transaction } from 'kysely';
 import type { Store } from './db.js';
+import type { Database } from './schema.js';
 
 export interface StoredPayload {
   payload: string;
@@ -17,11 +19,27 @@ export class OidcPayloadRepository {
     return this.store.db;
   }
 
-  async upsert(row: { model: string; id: string; payload: string; expiresAt: number | null; grantId: string | null; uid: string | null; userCode: string | null; now: number }): Promise<void> {
+  /** The same repository inside a transaction. */
+  within(trx: Transaction<Database>): OidcPayloadRepository {
+    return new OidcPayloadRepository({ ...this.store, db: trx });
+  }
+
+  async upsert(row: {
+    model: string;
+    id: string;
+    payload: string;
+    accountId: string | null;
+    expiresAt: number | null;
+    grantId: string | null;
+    uid: string | null;
+    userCode: string | null;
+    now: number;
+  }): Promise<void> {
     const values = {
       model: row.model,
       id: row.id,
       payload: row.payload,
+      account_id: row.accountId,
       grant_id: row.grantId,
       uid: row.uid,
       user_code: row.userCode,
@@ -33,7 +51,7 @@ export class OidcPayloadRepository {
       .insertInto('oidc_payloads')
       .values(values)
       .onConflict((oc) =>
-        oc.columns(['model', 'id']).doUpdateSet({ payload: values.payload, grant_id: values.grant_id, uid: values.uid, user_code: values.user_code, expires_at: values.expires_at }),
+        oc.columns(['model', 'id']).doUpdateSet({ payload: values.payload, account_id: values.account_id, grant_id: values.grant_id, uid: values.uid, user_code: values.user_code, expires_at: values.expires_at }),
       )
       .execute();
   }
@@ -73,6 +91,12 @@ export class OidcPayloadRepository {
 
   async destroy(model: string, id: string): Promise<void> {
     await this.db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  /** Everything the library issued for a user: its sessions, grants, codes and tokens. Returns how many rows ended. */
+  async revokeAccount(accountId: string): Promise<number> {
+    const r = await this.db.deleteFrom('oidc_payloads').where('account_id', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   /** Everything issued under a grant (codes, access and refresh tokens), whatever its model. */

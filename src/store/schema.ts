@@ -257,6 +257,8 @@ export interface OidcPayloadsTable {
   model: string;
   id: string;
   payload: string;
+  /** The user the row was issued for (sessions, grants, codes, tokens), so all of them end together. */
+  account_id: string | null;
   grant_id: string | null;
   uid: string | null;
   user_code: string | null;

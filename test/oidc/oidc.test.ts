@@ -180,6 +180,47 @@ describe.each(databases.map((d) => ({ ...d, instances: d.name === 'postgres' ? 2
     await expect(oidc.refreshTokenGrant(rp.config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it.skipIf(skip)("a disabled account, a device removed and a password change end the applications' refresh and access tokens", async () => {
+    const admin = (await adminAtAal2(a, 'grants.admin@example.com')).client;
+    const made = await createTestUser(a, 'grants@example.com');
+    const first = await assignApp(a.clock, await signIn(a, 'grants@example.com'));
+    const tokensFor = async () => {
+      const browser = a.client();
+      await signInWithApp(a, browser, 'grants@example.com', first.secret);
+      const started = await startAuthorization(rp, { acr_values: 'urn:mamori:aal2' });
+      const tokens = await exchange(rp, started, await follow(browser, started.url, servers));
+      // Usable before the change: the refresh answers, and userinfo takes the access token.
+      const kept = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+      expect((await oidc.fetchUserInfo(rp.config, kept.access_token, made.id)).sub).toBe(made.id);
+      return { browser, tokens: kept };
+    };
+    const expectEnded = async (tokens: Awaited<ReturnType<typeof tokensFor>>['tokens'], after: string) => {
+      await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), after).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, made.id), after).rejects.toThrow();
+    };
+
+    // Disabled, then enabled again: the old grant does not come back with the account.
+    let { browser, tokens } = await tokensFor();
+    expect((await admin.patch(`/api/v1/admin/users/${made.id}`, { disabled: true })).status).toBe(200);
+    expect((await admin.patch(`/api/v1/admin/users/${made.id}`, { disabled: false })).status).toBe(200);
+    await expectEnded(tokens, 'disabled and enabled');
+
+    // A device removed (a second one, so the account keeps its level): the tokens of the old devices end.
+    ({ browser, tokens } = await tokensFor());
+    const second = await assignApp(a.clock, browser, 'Tablet');
+    ({ browser, tokens } = await tokensFor());
+    expect((await browser.delete(`/api/v1/me/mfa-devices/${second.id}`)).status).toBe(204);
+    await expectEnded(tokens, 'device removed');
+
+    // The password changed, from the very browser the application signed in through.
+    ({ browser, tokens } = await tokensFor());
+    expect((await browser.put('/api/v1/me/password', { currentPassword: STRONG_PASSWORD, newPassword: `${STRONG_PASSWORD} anew` })).status).toBe(204);
+    await expectEnded(tokens, 'password changed');
+    // The browser's own Mamori session stayed: the application signs in again through it, without a screen.
+    const again = await startAuthorization(rp);
+    expect((await exchange(rp, again, await follow(browser, again.url, servers))).claims()!.sub).toBe(made.id);
+  });
+
   it.skipIf(skip)('DPoP: tokens bound to the client key; a server nonce from one instance is good at the other; a bare, replayed or malformed proof is refused', async () => {
     const browser = a.client();
     await signInWithApp(a, browser, totpUser.email, totpUser.secret);

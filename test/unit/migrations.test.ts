@@ -95,3 +95,55 @@ describe.each(databases)('migrating an older database ($name)', ({ name, skip })
     }
   });
 });
+
+/**
+ * Migration 014 names the user of every row the OpenID Connect library wrote before it, so the
+ * grants issued before an upgrade end with the user's sessions too.
+ */
+describe.each(databases)('migration 014 on an older database ($name)', ({ name, skip }) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mamori-migrate-014-'));
+  let databaseUrl: string | undefined;
+  let drop: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    if (skip) return;
+    ({ url: databaseUrl, drop } = await freshDatabase(name));
+    const store = openStore({ databaseUrl, dataDir: dir });
+    await migrate(store, '013-remembered-browsers');
+    // More rows than one batch of the backfill, of two users, plus rows that name nobody.
+    const rows = Array.from({ length: 1_200 }, (_, i) => ({ model: 'RefreshToken', id: `rt-${i}`, payload: JSON.stringify({ accountId: i % 3 === 0 ? 'u2' : 'u1', grantId: `g-${i}` }) }));
+    rows.push({ model: 'Interaction', id: 'no-user', payload: JSON.stringify({ params: {} }) }, { model: 'Session', id: 'broken', payload: '{not json' });
+    for (const r of rows) {
+      await sql`insert into oidc_payloads (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, created_at)
+        values (${r.model}, ${r.id}, ${r.payload}, null, null, null, null, null, 0)`.execute(store.db);
+    }
+    await migrate(store);
+    await store.close();
+  });
+  afterAll(async () => {
+    await drop?.();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(skip)('fills in every row’s user, and ending a user’s grants takes exactly theirs', async () => {
+    const config = loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), MAMORI_LOG_LEVEL: 'silent', ...(databaseUrl ? { MAMORI_DATABASE_URL: databaseUrl } : {}) });
+    const s = await createServices(config, { log: pino({ level: 'silent' }) });
+    try {
+      const count = async (accountId: string | null) =>
+        Number(
+          (
+            await s.store.db
+              .selectFrom('oidc_payloads')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('account_id', accountId === null ? 'is' : '=', accountId)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      expect([await count('u1'), await count('u2'), await count(null)]).toEqual([800, 400, 2]);
+      expect(await s.oidcPayloads.revokeAccount('u1')).toBe(800);
+      expect([await count('u1'), await count('u2'), await count(null)]).toEqual([0, 400, 2]);
+    } finally {
+      await s.close();
+    }
+  });
+});

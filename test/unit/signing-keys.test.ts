@@ -65,8 +65,8 @@ describe.each(databases)('signing key ring on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('housekeeping sweeps expired OpenID Connect rows', async () => {
     const now = a.clock.now();
-    await a.services.oidcPayloads.upsert({ model: 'AuthorizationCode', id: 'old', payload: '{}', expiresAt: now - 1, grantId: null, uid: null, userCode: null, now });
-    await a.services.oidcPayloads.upsert({ model: 'AuthorizationCode', id: 'live', payload: '{}', expiresAt: now + 60_000, grantId: null, uid: null, userCode: null, now });
+    await a.services.oidcPayloads.upsert({ model: 'AuthorizationCode', id: 'old', payload: '{}', accountId: null, expiresAt: now - 1, grantId: null, uid: null, userCode: null, now });
+    await a.services.oidcPayloads.upsert({ model: 'AuthorizationCode', id: 'live', payload: '{}', accountId: null, expiresAt: now + 60_000, grantId: null, uid: null, userCode: null, now });
     expect((await purgeExpired(a.services)).oidcPayloads).toBe(1);
     expect(await a.services.oidcPayloads.find('AuthorizationCode', 'live', now)).toBeDefined();
     expect(await a.services.oidcPayloads.find('AuthorizationCode', 'old', now - 10)).toBeUndefined();
