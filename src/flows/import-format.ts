@@ -3,7 +3,7 @@ import { importHash } from '../methods/password/legacy.js';
 import { base32Decode } from '../methods/totp/otpauth.js';
 import { Email, Locale, Name, Role } from '../schemas/fields.js';
 import { GROUP_NAME_RULE, MAX_GROUPS } from '../schemas/groups.js';
-import { GROUP_NAME } from '../store/groups.js';
+import { GROUP_NAME, ROLE_GROUPS } from '../store/groups.js';
 import { normalizeEmail } from '../store/users.js';
 import { LineSplitter, linesOf, type FileLine } from './import-lines.js';
 
@@ -123,6 +123,7 @@ function checkLine(text: string, line: number): ImportLine | string {
     if (!Array.isArray(v.groups) || v.groups.length > MAX_GROUPS) return `groups must be a list of at most ${MAX_GROUPS} group names`;
     for (const g of v.groups) {
       if (typeof g !== 'string' || !GROUP_NAME.test(g)) return `groups: ${typeof g === 'string' ? quote(g) : 'a group'} is not a group name (${GROUP_NAME_RULE})`;
+      if (ROLE_GROUPS.includes(g)) return `groups: ${quote(g)} is a role, not a group; give it as "role"`;
     }
     groups = [...new Set(v.groups as string[])];
   }

@@ -2,13 +2,20 @@ import { fail } from '../errors.js';
 import type { Caller } from '../methods/types.js';
 import { GROUP_NAME_RULE, MAX_GROUPS } from '../schemas/groups.js';
 import type { Services } from '../services.js';
-import { GROUP_NAME } from '../store/groups.js';
+import { GROUP_NAME, ROLE_GROUPS } from '../store/groups.js';
 
 /** Replace the groups, or add and remove some. */
 export type GroupChange = { set: readonly string[] } | { add?: readonly string[]; remove?: readonly string[] };
 
 export function checkGroupNames(names: readonly string[], field = 'groups'): void {
   for (const n of names) if (!GROUP_NAME.test(n)) fail('validation_failed', `${field}: group names are ${GROUP_NAME_RULE}`);
+}
+
+/** Names a user may be given as groups: a role name is given as the role (see ROLE_GROUPS). */
+export function checkGivenGroups(names: readonly string[], field = 'groups'): void {
+  checkGroupNames(names, field);
+  const role = names.find((n) => ROLE_GROUPS.includes(n));
+  if (role !== undefined) fail('validation_failed', `${field}: "${role}" is a role, not a group; change the user's role instead`);
 }
 
 /**
@@ -23,8 +30,9 @@ export async function changeGroups(
   actor: string,
   caller: Caller,
 ): Promise<string[]> {
-  const given = 'set' in change ? change.set : [...(change.add ?? []), ...(change.remove ?? [])];
-  checkGroupNames(given);
+  // A role name may be removed (left from before it was refused), never given.
+  checkGivenGroups('set' in change ? change.set : (change.add ?? []));
+  checkGroupNames('set' in change ? [] : (change.remove ?? []));
   return s.store.db.transaction().execute(async (trx) => {
     const users = s.users.within(trx);
     if (!(await users.findById(userId))) fail('not_found', 'No such user');

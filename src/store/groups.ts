@@ -5,6 +5,13 @@ import type { Database } from './schema.js';
 /** Group names: short, lower-case, safe in a comma-separated header and in a rule's `group:` subject. */
 export const GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+/**
+ * The roles, which every user's groups begin with (`Remote-Groups`, the `groups` claim, rule
+ * subjects). A user is never given one as a group of their own: `group:admin` would then hold a
+ * user who is no administrator, past the two-person rule that guards the role.
+ */
+export const ROLE_GROUPS: readonly string[] = ['admin', 'user'];
+
 /** Users' groups (forward-auth `Remote-Groups` and rule subjects, the OIDC `groups` claim, client policies). */
 export class GroupRepository {
   constructor(private readonly store: Store) {}
@@ -22,9 +29,12 @@ export class GroupRepository {
     return rows.map((r) => r.name);
   }
 
-  /** The groups a user acts with: the role first (a group too), then their own. */
+  /**
+   * The groups a user acts with: the role first (a group too), then their own. A role name among
+   * their own (stored before role names were refused as groups) is not believed.
+   */
   async withRole(user: { id: string; role: string }): Promise<string[]> {
-    return [...new Set([user.role, ...(await this.of(user.id))])];
+    return [...new Set([user.role, ...(await this.of(user.id)).filter((g) => !ROLE_GROUPS.includes(g))])];
   }
 
   /** Every user's groups at once, for lists and exports. */

@@ -231,6 +231,14 @@ for (const { name, skip } of databases) {
       expect((await alice.c.patch(`/api/v1/admin/users/${victor.id}`, { disabled: true, groups: ['ops'] })).body).toMatchObject({ status: 400, code: 'validation_failed' });
       // What the rule does not guard still happens at once.
       expect((await alice.c.patch(`/api/v1/admin/users/${victor.id}`, { groups: ['ops'] })).status).toBe(200);
+      // A role is never given as a group: `group:admin` would hold a user who is no administrator, past this rule.
+      for (const groups of [['admin'], ['ops', 'user']]) {
+        expect((await alice.c.patch(`/api/v1/admin/users/${victor.id}`, { groups })).body).toMatchObject({ status: 400, code: 'validation_failed', detail: expect.stringMatching(/is a role, not a group/) });
+      }
+      // One stored before that was refused is not believed where groups are read.
+      await server.services.groups.set(victor.id, ['admin', 'ops'], server.clock.now());
+      expect(await server.services.groups.withRole({ id: victor.id, role: 'user' })).toEqual(['user', 'ops']);
+      await server.services.groups.set(victor.id, ['ops'], server.clock.now());
       expect((await alice.c.patch(`/api/v1/admin/users/${victor.id}`, { role: 'user', disabled: false })).status).toBe(200);
 
       await stepUp(bob);

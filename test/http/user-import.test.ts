@@ -106,13 +106,14 @@ describe.each(databases)('user import and export ($name)', ({ name, skip }) => {
       Buffer.from(JSON.stringify({ email: 'not-an-email' }) + '\n'), // 14
       Buffer.from(JSON.stringify({ email: 'nul@example.com', name: 'a\u0000b' }) + '\n'), // 15: PostgreSQL cannot store U+0000
       Buffer.from(JSON.stringify({ email: 'escaped@example.com', name: 'a\\u0000b' }) + '\n'), // 16: a backslash, then "u0000": fine
+      Buffer.from(JSON.stringify({ email: 'rolegroup@example.com', role: 'user', groups: ['admin'] }) + '\n'), // 17: a role as a group
     ];
     const r = await importFile(Buffer.concat(parts));
     expect(r.status, r.text).toBe(400);
     expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(r.body.code).toBe('validation_failed');
     const refused = r.body.refused!;
-    expect(refused.map((x) => x.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15]);
+    expect(refused.map((x) => x.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 17]);
     const reason = (line: number) => refused.find((x) => x.line === line)!.reason;
     expect(reason(2)).toMatch(/also on line 1/);
     expect(reason(3)).toMatch(/already exists/);
@@ -127,6 +128,7 @@ describe.each(databases)('user import and export ($name)', ({ name, skip }) => {
     expect(reason(13)).toMatch(/10 to 64 bytes/);
     expect(reason(14)).toMatch(/not an email address/);
     expect(reason(15)).toBe('a text holds the character U+0000');
+    expect(reason(17)).toBe('groups: "admin" is a role, not a group; give it as "role"');
     // Never an echo of a seed or hash.
     expect(r.text).not.toContain('not base32 at all');
     expect(r.text).not.toContain('5f4dcc3b');
