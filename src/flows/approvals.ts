@@ -71,9 +71,17 @@ export function needsApproval(s: Pick<Services, 'config'>, admin: Pick<User, 'id
   return s.config.adminApprovals === 2 && admin.id !== target.id;
 }
 
-/** Of an administrator's changes to a user, those the rule guards: granting the admin role, disabling. */
+/**
+ * Of an administrator's changes to a user, those the rule guards: granting the admin role, taking
+ * it away, disabling. Taking it away too: one administrator could otherwise demote every other one
+ * at once and be left the only one, with no second administrator to approve anything again.
+ */
 export function guardsUserChange(before: Pick<User, 'role' | 'disabled'>, changes: UserChanges): boolean {
-  return (changes.role === 'admin' && before.role !== 'admin') || (changes.disabled === true && before.disabled === 0);
+  return (
+    (changes.role === 'admin' && before.role !== 'admin') ||
+    (changes.role === 'user' && before.role === 'admin') ||
+    (changes.disabled === true && before.disabled === 0)
+  );
 }
 
 const actor = (u: Pick<User, 'id'>) => `admin:${u.id}`;
@@ -237,8 +245,13 @@ async function execute(s: ApprovalPorts, trx: Transaction<Database>, act: Act, t
       return { announce: () => announceDeviceRemoval(s, target, removed, caller, { admin: by }, now) };
     }
     case 'remove_all_mfa_devices': {
+      // The approver approved removing the devices the request counted: a device assigned since is
+      // not theirs to remove unseen. Counted under the user's row lock, which the removal takes too.
+      await s.users.within(trx).lockRow(target.id);
+      const active = await s.devices.within(trx).countActive(target.id);
+      if (active === 0) fail('not_found', 'The user holds no active MFA device any more');
+      if (active !== act.payload.count) fail('conflict', `The user's MFA devices changed since the request (${act.payload.count} then, ${active} now); ask again`);
       const removed = await removeAllDevicesWithin(s, trx, target, caller, by, now);
-      if (removed.count === 0) fail('not_found', 'The user holds no active MFA device any more');
       return { announce: () => announceAllRemoved(s, target, removed, now) };
     }
     case 'update_user': {

@@ -298,8 +298,30 @@ for (const { name, skip } of databases) {
       expect((await approvalsOf()).approvals.find((a) => a.id === third.id)).toMatchObject({ status: 'failed', failure: 'not_found', approvedBy: { id: bob.id } });
       expect((await bob.c.post(`/api/v1/admin/approvals/${third.id}/approve`)).body).toMatchObject({ status: 409, code: 'approval_not_pending' });
 
+      // Removing all of a user's devices is approved for the devices the request counted: one assigned since fails it.
+      const wendy = await enrolled('wanda@example.com');
+      const all = (await alice.c.delete<{ approval: Approval }>(`/api/v1/admin/users/${wendy.id}/mfa-devices`)).body.approval;
+      expect(all.change).toEqual({ count: 1 });
+      server.clock.advance(60_000);
+      await assignApp(server.clock, wendy.c, 'Second phone');
+      const changed = await bob.c.post(`/api/v1/admin/approvals/${all.id}/approve`);
+      expect(changed.body).toMatchObject({ status: 409, code: 'approval_failed', reason: 'conflict', detail: expect.stringMatching(/1 then, 2 now/) });
+      expect(await server.services.devices.countActive(wendy.id)).toBe(2);
+
       expect((await bob.c.post('/api/v1/admin/approvals/unknown/approve')).body).toMatchObject({ status: 404, code: 'not_found' });
       expect((await bob.c.post('/api/v1/admin/approvals/no%20such/approve')).body).toMatchObject({ status: 400, code: 'validation_failed' });
+    });
+
+    it('taking the admin role away waits too: one administrator cannot demote the others and be left alone', async () => {
+      const dora = await enrolled('dora@example.com', 'admin');
+      const demote = await alice.c.patch<{ approval: Approval }>(`/api/v1/admin/users/${dora.id}`, { role: 'user' });
+      expect(demote.status).toBe(202);
+      expect(demote.body.approval).toMatchObject({ action: 'update_user', change: { changes: { role: 'user' } }, status: 'pending' });
+      expect((await userRow(dora.id)).role).toBe('admin');
+      expect((await dora.c.get('/api/v1/admin/approvals')).status).toBe(200);
+      await stepUp(bob);
+      expect((await bob.c.post(`/api/v1/admin/approvals/${demote.body.approval.id}/approve`)).body).toMatchObject({ approval: { status: 'executed' } });
+      expect((await userRow(dora.id)).role).toBe('user');
     });
 
     it('acts on oneself, and acts the rule does not guard, happen at once', async () => {
