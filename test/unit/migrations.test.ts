@@ -10,8 +10,25 @@ import { SecretBox } from '../../src/crypto/secret-box.js';
 import { deviceView } from '../../src/flows/devices.js';
 import { hotp, timeStep } from '../../src/methods/totp/otp.js';
 import { createServices } from '../../src/services.js';
-import { migrate, openStore } from '../../src/store/db.js';
+import { migrate, openStore, type Store } from '../../src/store/db.js';
 import { databases, freshDatabase } from '../helpers/db.js';
+
+/** The services on a migrated test database, as `mamori serve` would make them. */
+function servicesOn(dir: string, databaseUrl: string | undefined, masterKey: Buffer) {
+  const config = loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_MASTER_KEY: masterKey.toString('base64'), MAMORI_LOG_LEVEL: 'silent', ...(databaseUrl ? { MAMORI_DATABASE_URL: databaseUrl } : {}) });
+  return createServices(config, { log: pino({ level: 'silent' }) });
+}
+
+/** A database of the test's own, migrated up to `upTo`, filled by `fill`, then migrated to the newest. */
+async function olderDatabase(name: 'sqlite' | 'postgres', dir: string, upTo: string, fill: (db: Store['db']) => Promise<void>) {
+  const made = await freshDatabase(name);
+  const store = openStore({ databaseUrl: made.url, dataDir: dir });
+  await migrate(store, upTo);
+  await fill(store.db);
+  await migrate(store);
+  await store.close();
+  return made;
+}
 
 /**
  * The migrations of the attempt budgets (005) and of per-factor device data (006) carry every row
@@ -28,24 +45,20 @@ describe.each(databases)('migrating an older database ($name)', ({ name, skip })
 
   beforeAll(async () => {
     if (skip) return;
-    ({ url: databaseUrl, drop } = await freshDatabase(name));
-    const store = openStore({ databaseUrl, dataDir: dir });
-    await migrate(store, '004-audit-mac');
-    const db = store.db;
-    await sql`insert into users (id, email, name, role, locale, password_hash, password_changed_at, disabled, created_at, last_sign_in_at, webauthn_user_handle,
-        password_failures, password_blocked_until, password_locked, mfa_failures, mfa_locked_at, force_password_change)
-      values ('u1', 'old@example.com', 'Old', 'user', 'en', null, null, 0, ${now}, null, 'handle-u1', 7, ${now + 60_000}, 0, 3, null, 0),
-             ('u2', 'locked@example.com', 'Locked', 'user', 'en', null, null, 0, ${now}, null, 'handle-u2', 100, null, 1, 10, ${now - 1000}, 0)`.execute(db);
-    const sealed = new SecretBox([masterKey]).seal(secret, 'mfa-device:d1');
-    await sql`insert into mfa_devices (id, user_id, type, name, status, created_at, activated_at, last_used_at, secret_sealed, secret_key_id,
-        otp_kind, algorithm, digits, period, t0, last_used_counter, drift)
-      values ('d1', 'u1', 'totp', 'Phone', 'active', ${now}, ${now}, ${now}, ${sealed.value}, ${sealed.keyId}, 'totp', 'SHA1', 6, 30, 0, ${step - 5}, 0)`.execute(db);
-    await sql`insert into mfa_devices (id, user_id, type, name, status, created_at, activated_at, credential_id, public_key, sign_count, transports, aaguid,
-        attestation_format, backup_eligible, backup_state, user_verified, drift)
-      values ('d2', 'u1', 'webauthn', 'Key', 'active', ${now}, ${now}, 'cred-1', 'pk-1', 7, '["usb","nfc"]', '00000000-0000-0000-0000-000000000000', 'none', 0, 0, 1, 0)`.execute(db);
-    await sql`insert into ip_failures (ip, window_start, failures) values ('acct:ghosthmac', ${now - 1000}, 6), ('10.0.0.1', ${now - 1000}, 3)`.execute(db);
-    await migrate(store);
-    await store.close();
+    ({ url: databaseUrl, drop } = await olderDatabase(name, dir, '004-audit-mac', async (db) => {
+      await sql`insert into users (id, email, name, role, locale, password_hash, password_changed_at, disabled, created_at, last_sign_in_at, webauthn_user_handle,
+          password_failures, password_blocked_until, password_locked, mfa_failures, mfa_locked_at, force_password_change)
+        values ('u1', 'old@example.com', 'Old', 'user', 'en', null, null, 0, ${now}, null, 'handle-u1', 7, ${now + 60_000}, 0, 3, null, 0),
+               ('u2', 'locked@example.com', 'Locked', 'user', 'en', null, null, 0, ${now}, null, 'handle-u2', 100, null, 1, 10, ${now - 1000}, 0)`.execute(db);
+      const sealed = new SecretBox([masterKey]).seal(secret, 'mfa-device:d1');
+      await sql`insert into mfa_devices (id, user_id, type, name, status, created_at, activated_at, last_used_at, secret_sealed, secret_key_id,
+          otp_kind, algorithm, digits, period, t0, last_used_counter, drift)
+        values ('d1', 'u1', 'totp', 'Phone', 'active', ${now}, ${now}, ${now}, ${sealed.value}, ${sealed.keyId}, 'totp', 'SHA1', 6, 30, 0, ${step - 5}, 0)`.execute(db);
+      await sql`insert into mfa_devices (id, user_id, type, name, status, created_at, activated_at, credential_id, public_key, sign_count, transports, aaguid,
+          attestation_format, backup_eligible, backup_state, user_verified, drift)
+        values ('d2', 'u1', 'webauthn', 'Key', 'active', ${now}, ${now}, 'cred-1', 'pk-1', 7, '["usb","nfc"]', '00000000-0000-0000-0000-000000000000', 'none', 0, 0, 1, 0)`.execute(db);
+      await sql`insert into ip_failures (ip, window_start, failures) values ('acct:ghosthmac', ${now - 1000}, 6), ('10.0.0.1', ${now - 1000}, 3)`.execute(db);
+    }));
   });
   afterAll(async () => {
     await drop?.();
@@ -70,8 +83,7 @@ describe.each(databases)('migrating an older database ($name)', ({ name, skip })
   });
 
   it.skipIf(skip)('carries every device over into its factor’s config, and the devices keep working', async () => {
-    const config = loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_MASTER_KEY: masterKey.toString('base64'), MAMORI_LOG_LEVEL: 'silent', ...(databaseUrl ? { MAMORI_DATABASE_URL: databaseUrl } : {}) });
-    const s = await createServices(config, { log: pino({ level: 'silent' }) });
+    const s = await servicesOn(dir, databaseUrl, masterKey);
     try {
       const totp = (await s.devices.find('u1', 'd1'))!;
       expect(totp.counter).toBe(step - 5);
@@ -107,18 +119,15 @@ describe.each(databases)('migration 014 on an older database ($name)', ({ name, 
 
   beforeAll(async () => {
     if (skip) return;
-    ({ url: databaseUrl, drop } = await freshDatabase(name));
-    const store = openStore({ databaseUrl, dataDir: dir });
-    await migrate(store, '013-remembered-browsers');
     // More rows than one batch of the backfill, of two users, plus rows that name nobody.
     const rows = Array.from({ length: 1_200 }, (_, i) => ({ model: 'RefreshToken', id: `rt-${i}`, payload: JSON.stringify({ accountId: i % 3 === 0 ? 'u2' : 'u1', grantId: `g-${i}` }) }));
     rows.push({ model: 'Interaction', id: 'no-user', payload: JSON.stringify({ params: {} }) }, { model: 'Session', id: 'broken', payload: '{not json' });
-    for (const r of rows) {
-      await sql`insert into oidc_payloads (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, created_at)
-        values (${r.model}, ${r.id}, ${r.payload}, null, null, null, null, null, 0)`.execute(store.db);
-    }
-    await migrate(store);
-    await store.close();
+    ({ url: databaseUrl, drop } = await olderDatabase(name, dir, '013-remembered-browsers', async (db) => {
+      for (const r of rows) {
+        await sql`insert into oidc_payloads (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, created_at)
+          values (${r.model}, ${r.id}, ${r.payload}, null, null, null, null, null, 0)`.execute(db);
+      }
+    }));
   });
   afterAll(async () => {
     await drop?.();
@@ -126,8 +135,7 @@ describe.each(databases)('migration 014 on an older database ($name)', ({ name, 
   });
 
   it.skipIf(skip)('fills in every row’s user, and ending a user’s grants takes exactly theirs', async () => {
-    const config = loadConfig({ MAMORI_DATA_DIR: dir, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), MAMORI_LOG_LEVEL: 'silent', ...(databaseUrl ? { MAMORI_DATABASE_URL: databaseUrl } : {}) });
-    const s = await createServices(config, { log: pino({ level: 'silent' }) });
+    const s = await servicesOn(dir, databaseUrl, randomBytes(32));
     try {
       const count = async (accountId: string | null) =>
         Number(
