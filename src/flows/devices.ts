@@ -1,5 +1,4 @@
 import type { Transaction } from 'kysely';
-import { endSessionsIn } from './sessions.js';
 import { MamoriError, fail } from '../errors.js';
 import type { AssignedDevice, Assignment, Caller, Factor } from '../methods/types.js';
 import type { Services } from '../services.js';
@@ -9,6 +8,7 @@ import type { Database, MfaDevice, Session, User } from '../store/schema.js';
 import { endGrace, graceAfterAdminRemoval, mfaRequiredFor } from './enforcement.js';
 import { notify, originOf } from './notify.js';
 import { revokeAllRememberedIn } from './remembered-browsers.js';
+import { endSessionsIn } from './sessions.js';
 
 /** What these use of the composition root, and nothing more. */
 export type DevicePorts = Pick<Services, 'audit' | 'clock' | 'config' | 'devices' | 'log' | 'mailer' | 'methods' | 'oidcPayloads' | 'rememberedBrowsers' | 'sessions' | 'signIns' | 'store' | 'users'>;

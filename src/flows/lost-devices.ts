@@ -12,7 +12,6 @@
  * The user cancels from the mail, from any signed-in session, or by signing in with an MFA device.
  */
 import type { Transaction } from 'kysely';
-import { endSessionsIn } from './sessions.js';
 import { newToken } from '../crypto/tokens.js';
 import { fail } from '../errors.js';
 import type { Caller } from '../methods/types.js';
@@ -24,6 +23,7 @@ import { deliver, notify, notifyLater, originOf } from './notify.js';
 import { openSessionIn, type OpenedSession, type SessionPorts } from './open-session.js';
 import { unknownEmailKey } from './password-attempt.js';
 import { refuseAddress, retryLater } from './refusals.js';
+import { endSessionsIn } from './sessions.js';
 
 /** How long the mailed link may be opened. */
 export const RECOVERY_LINK_TTL_MS = 60 * 60_000;

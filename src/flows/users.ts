@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { endSessionsIn } from './sessions.js';
 import type { Transaction } from 'kysely';
 import { fail } from '../errors.js';
 import { checkPassword, weakReasonText } from '../methods/password/policy.js';
@@ -11,6 +10,7 @@ import { notify } from './notify.js';
 import { mfaSetupRequired } from './open-session.js';
 import { attemptPassword } from './password-attempt.js';
 import { revokeAllRememberedIn } from './remembered-browsers.js';
+import { endSessionsIn } from './sessions.js';
 
 export type Locale = 'en' | 'ja';
 
