@@ -30,6 +30,11 @@ export type SignInResult =
       expiresAt: number;
       /** The code completes a recovery: the old devices go. */
       recovery?: true;
+      /**
+       * With `recovery`: the factors the account still holds. Whoever still holds one may use it in
+       * this same sign-in instead of the code (`POST /sign-in/mfa`), which cancels the recovery.
+       */
+      methods?: string[];
     }
   | {
       status: 'mfa_required';
@@ -52,11 +57,17 @@ export type SignInResult =
 
 const opened = (made: OpenedSession): SignInResult => ({ status: made.status, sessionToken: made.token, session: made.view });
 
-/** The open sign-in behind the `mamori_signin` cookie, waiting for `step`, with its user. */
+/**
+ * The open sign-in behind the `mamori_signin` cookie, waiting for `step`, with its user. A sign-in
+ * that waits for the code completing a recovery also takes a second factor: the owner who still
+ * holds a device proves it there, and the recovery is void (it was started, perhaps, by whoever
+ * reads the mailbox, who can also type the code).
+ */
 async function openSignIn(s: SignInPorts, signInToken: string | undefined, step: SignInTransaction['step']): Promise<{ transaction: SignInTransaction; user: User }> {
   const waitingFor = step === 'mfa' ? 'a second factor' : 'a code';
   const transaction = signInToken ? await s.signIns.findOpen(signInToken, s.clock.now()) : undefined;
-  if (!transaction || transaction.step !== step) fail('invalid_code', `No sign-in is waiting for ${waitingFor}; start again`);
+  const waits = transaction !== undefined && (transaction.step === step || (step === 'mfa' && transaction.step === 'email_code' && (await recoveryForSignIn(s, transaction.id)) !== undefined));
+  if (!transaction || !waits) fail('invalid_code', `No sign-in is waiting for ${waitingFor}; start again`);
   const user = await s.users.findById(transaction.user_id);
   if (!user || user.disabled) fail('invalid_code', `No sign-in is waiting for ${waitingFor}; start again`);
   return { transaction, user };
@@ -120,7 +131,7 @@ export async function signInWithPassword(s: SignInPorts, email: string, password
   });
   const expiresAt = codeDeadline(transaction, now);
   await mailEmailCode(s, account, code, expiresAt - now);
-  return { status: 'email_code_sent', signInToken: token, expiresAt, ...(recovery ? { recovery: true as const } : {}) };
+  return { status: 'email_code_sent', signInToken: token, expiresAt, ...(recovery ? { recovery: true as const, methods: factors } : {}) };
 }
 
 /**

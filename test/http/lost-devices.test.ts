@@ -155,7 +155,7 @@ for (const { name, skip } of databases) {
 
       await advance(61);
       const late = await passwordStep(email);
-      expect(late.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true });
+      expect(late.body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true, methods: ['totp', 'recovery_code'] });
       // The next sign-in sends the "ended" mail when housekeeping has not yet.
       const ended = await smtp.waitFor(email, isEnded);
       expect(ended.text).toMatch(CANCEL);
@@ -189,6 +189,28 @@ for (const { name, skip } of databases) {
       expect((await again.c.post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(user.secret, server.clock.now()) })).status).toBe(401);
       expect((await again.c.post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(app.secret, server.clock.now()) })).status).toBe(200);
       expect(smtp.to(email).filter(isEnded)).toHaveLength(1);
+    });
+
+    it('after the cooling-off, an owner who still holds a device uses it in that sign-in: the recovery is void, the devices stay, the code is refused', async () => {
+      // Whoever reads the mailbox can start and confirm a recovery; the owner signing in later must not lose the devices for it.
+      const email = 'stillhas@example.com';
+      const user = await enrolled(email);
+      expect((await server.client().post('/api/v1/recovery/confirm', { token: await requestLink(email) })).status).toBe(200);
+      await advance(24 * HOUR + 60);
+      const owner = await passwordStep(email);
+      expect(owner.body).toMatchObject({ status: 'email_code_sent', recovery: true, methods: ['totp', 'recovery_code'] });
+      const code = await smtp.lastCode(email);
+      const signedIn = await owner.c.post<{ status: string; session: { aal: number } }>('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(user.secret, server.clock.now()) });
+      expect(signedIn.status, signedIn.text).toBe(200);
+      expect(signedIn.body).toMatchObject({ status: 'signed_in', session: { aal: 2 } });
+      expect((await owner.c.get('/api/v1/me/recovery')).body).toEqual({ recovery: null });
+      expect((await owner.c.get<{ devices: unknown[] }>('/api/v1/me/mfa-devices')).body.devices).toHaveLength(1);
+      expect((await smtp.waitFor(email, isCancelled)).text).toContain('signed in with one of your MFA devices');
+      // The sign-in is complete: its emailed code no longer completes anything.
+      expect((await owner.c.post('/api/v1/sign-in/email-code', { code })).status).toBe(401);
+      expect(smtp.to(email).filter(isCompleted)).toHaveLength(0);
+      // A sign-in with no recovery behind it still takes no second factor before the password.
+      expect((await server.client().post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(user.secret, server.clock.now()) })).status).toBe(401);
     });
 
     it('is cancelled from the mail, once', async () => {
@@ -246,7 +268,7 @@ for (const { name, skip } of databases) {
         await new Promise((r) => setTimeout(r, 200));
         expect(smtp.to(email).filter(isEnded)).toHaveLength(1);
         // The sign-in that follows does not send it again.
-        expect((await passwordStep(email)).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true });
+        expect((await passwordStep(email)).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true, methods: ['totp', 'recovery_code'] });
         expect(smtp.to(email).filter(isEnded)).toHaveLength(1);
       } finally {
         if (second !== server) await second.close();

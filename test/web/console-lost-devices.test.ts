@@ -147,6 +147,14 @@ describe.skipIf(browserSkipReason !== null)('lost MFA devices in the console', (
         await heading(tab, 'signIn.emailCodeTitle').waitFor();
         await tab.page.getByText(tab.t['signIn.recoveryTitle']!).waitFor();
         await check(tab.page, width, 'emailed code that completes a recovery');
+        // An owner who still holds the device may use it in this sign-in instead (the server then voids the recovery).
+        await button(tab, 'signIn.recoveryUseDevice').click();
+        await heading(tab, 'signIn.mfaTitle').waitFor();
+        await check(tab.page, width, 'the device instead of the recovery code');
+        // This one has not got it: back to the start, and the code this time.
+        await button(tab, 'signIn.startOver').click();
+        await passwordStep(tab, email);
+        await tab.page.getByText(tab.t['signIn.recoveryTitle']!).waitFor();
         await tab.page.getByLabel(tab.t['signIn.emailCode']!).fill(await server.lastCode(email));
         await button(tab, 'common.verify').click();
         await heading(tab, 'security.title').waitFor();

@@ -31,6 +31,7 @@ const StepAnswer = Type.Object({
     Type.Literal('mfa_setup_required'),
     Type.Literal('password_change_required'),
   ]),
+  /** With `mfa_required`, and with a recovery's `email_code_sent`: the second factors the account holds (usable instead of the code, cancelling the recovery). */
   methods: Type.Optional(Type.Array(Type.String())),
   /** With `email_code_sent`: the code completes a recovery after its cooling-off (the old MFA devices go). */
   recovery: Type.Optional(Type.Boolean()),
@@ -67,7 +68,7 @@ export function signInRoutes(s: Services): FastifyPluginAsyncTypebox {
       setSignInCookie(reply, r.signInToken, secure);
       if (r.status === 'email_code_sent') {
         const expiresIn = Math.max(0, Math.ceil((r.expiresAt - s.clock.now()) / 1000));
-        return { status: r.status, expiresAt: new Date(r.expiresAt).toISOString(), expiresIn, ...(r.recovery ? { recovery: true } : {}) };
+        return { status: r.status, expiresAt: new Date(r.expiresAt).toISOString(), expiresIn, ...(r.recovery ? { recovery: true, methods: r.methods ?? [] } : {}) };
       }
       if (r.forgetRememberCookie) clearRememberCookie(reply, secure);
       return {

@@ -8,7 +8,7 @@ import { Alert, ErrorBox } from '../../ui/alert';
 import { CodeField } from '../../ui/field';
 import { Form, text } from '../../ui/form';
 import { useId } from '../../ui/ids';
-import { afterStep, codeDeadline } from './flow';
+import { afterStep, codeDeadline, toSecondFactor } from './flow';
 import { signInEmail, startOver, step as current, type Step } from './state';
 
 /** After a resend, how long before another may be asked for: the mail needs a moment to arrive. */
@@ -28,7 +28,7 @@ function useNow(on: boolean): number {
   return now;
 }
 
-function Resend({ expiresAt }: { expiresAt: number | null }) {
+function Resend({ expiresAt, methods }: { expiresAt: number | null; methods: readonly string[] }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [sent, setSent] = useState(false);
@@ -42,7 +42,7 @@ function Resend({ expiresAt }: { expiresAt: number | null }) {
     setSent(false);
     try {
       const r = await call(client.POST('/api/v1/sign-in/email-code/resend', { body: {} }));
-      current.value = { kind: 'email_code', recovery: r.recovery === true, expiresAt: codeDeadline(r) ?? expiresAt };
+      current.value = { kind: 'email_code', recovery: r.recovery === true, methods: r.recovery === true ? methods : [], expiresAt: codeDeadline(r) ?? expiresAt };
       setSent(true);
       setWaitUntil(Date.now() + RESEND_WAIT_MS);
     } catch (err) {
@@ -79,6 +79,13 @@ export function EmailCodeStep({ step }: { step: Extract<Step, { kind: 'email_cod
       {step.recovery && (
         <Alert kind="error" title={t('signIn.recoveryTitle')}>
           <p>{t('signIn.recoveryWarning')}</p>
+          {step.methods.length > 0 && (
+            <p>
+              <button type="button" class="btn" onClick={() => void toSecondFactor(step.methods, null, null)}>
+                {t('signIn.recoveryUseDevice')}
+              </button>
+            </p>
+          )}
         </Alert>
       )}
       <Alert kind="warning" title={t('signIn.emailCodeWeakTitle')}>
@@ -107,7 +114,7 @@ export function EmailCodeStep({ step }: { step: Extract<Step, { kind: 'email_cod
           >
             <CodeField label={t('signIn.emailCode')} hint={[t('signIn.emailCodeHint', { email: signInEmail.value }), left === null ? '' : t('signIn.emailCodeExpires', { wait: fmtWait(left / 1000) })].join(SENTENCE_GAP[lang.value]).trim()} />
           </Form>
-          <Resend expiresAt={step.expiresAt} />
+          <Resend expiresAt={step.expiresAt} methods={step.methods} />
         </>
       )}
     </>

@@ -18,22 +18,25 @@ export function codeDeadline(r: StepAnswer): number | null {
   return typeof r.expiresIn === 'number' ? Date.now() + r.expiresIn * 1000 : null;
 }
 
+/**
+ * The second step, with these methods. Also from a recovery's emailed-code step, for an owner who
+ * still holds a device: the same sign-in takes it, and the recovery is void.
+ */
+export async function toSecondFactor(methods: readonly string[], preferred: string | null, rememberDays: number | null): Promise<void> {
+  await ensureFactors(); // the labels and fields of methods without a screen of their own
+  step.value = { kind: 'mfa', methods, preferred, rememberDays };
+}
+
 /** Acts on the `status` of a sign-in step's answer. */
 export async function afterStep(r: StepAnswer): Promise<void> {
   switch (r.status) {
     case 'email_code_sent':
-      step.value = { kind: 'email_code', recovery: r.recovery === true, expiresAt: codeDeadline(r) };
+      step.value = { kind: 'email_code', recovery: r.recovery === true, methods: r.recovery === true ? (r.methods ?? []) : [], expiresAt: codeDeadline(r) };
       return;
     case 'mfa_required': {
-      await ensureFactors(); // the labels and fields of methods without a screen of their own
       const days = r.rememberBrowserDays;
-      step.value = {
-        kind: 'mfa',
-        methods: r.methods ?? [],
-        preferred: r.preferred ?? null,
-        // "Remember this browser" only when the server offers it (MAMORI_REMEMBER_BROWSER_DAYS).
-        rememberDays: typeof days === 'number' && days > 0 ? days : null,
-      };
+      // "Remember this browser" only when the server offers it (MAMORI_REMEMBER_BROWSER_DAYS).
+      await toSecondFactor(r.methods ?? [], r.preferred ?? null, typeof days === 'number' && days > 0 ? days : null);
       return;
     }
     case 'signed_in':

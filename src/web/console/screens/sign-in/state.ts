@@ -5,7 +5,8 @@ import { signal } from '@preact/signals';
 
 export type Step =
   | { kind: 'password' }
-  | { kind: 'email_code'; recovery: boolean; expiresAt: number | null }
+  /** `methods`: with `recovery`, the second factors the account still holds, usable instead of the code (cancelling the recovery). */
+  | { kind: 'email_code'; recovery: boolean; methods: readonly string[]; expiresAt: number | null }
   | { kind: 'mfa'; methods: readonly string[]; preferred: string | null; rememberDays: number | null }
   /** Signed in, on the way back to an application (or to Security credentials). */
   | { kind: 'leaving' };
