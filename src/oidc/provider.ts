@@ -209,8 +209,19 @@ async function configuration(s: OidcPorts, lib: Library): Promise<Configuration>
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((u) => new URL(u).origin === origin) ?? false,
     jwks: { keys: s.signingKeys.ordered().map((k) => k.privateJwk) },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'], requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'] },
-    async renderError(ctx, out) {
+    async renderError(ctx, out, error) {
       ctx.type = 'html';
+      // A browser that reached an https service over plain HTTP (the TLS proxy not among
+      // MAMORI_TRUSTED_PROXIES, or no X-Forwarded-Proto): the library cannot set its Secure cookies
+      // and calls it a server error. It is the deployment's, and the page and the log say how to fix it.
+      if (error instanceof Error && /secure cookie over unencrypted connection/i.test(error.message)) {
+        ctx.status = 400;
+        out = {
+          error: 'invalid_request',
+          error_description: `This request reached Mamori over plain HTTP, but its public URL is ${s.config.publicUrl}: open it over HTTPS, or have the TLS proxy send X-Forwarded-Proto and list it in MAMORI_TRUSTED_PROXIES.`,
+        };
+        s.log.warn({ path: ctx.path }, 'an OpenID Connect request arrived over plain HTTP while the public URL is https: check MAMORI_TRUSTED_PROXIES and the proxy\'s X-Forwarded-Proto');
+      }
       const rows = Object.entries(out)
         .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(String(v))}</dd>`)
         .join('');

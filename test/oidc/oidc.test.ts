@@ -518,4 +518,29 @@ describe('OpenID Connect behind proxies', () => {
       }
     }
   });
+
+  it('an https service reached over plain HTTP says so (400), instead of a server error', async () => {
+    const server = await startServer({ env: { MAMORI_PUBLIC_URL: 'https://auth.example.test' } });
+    try {
+      const { client } = await createClient(server.services, { name: 'Behind TLS', redirectUris: ['https://app.example.test/cb'] }, 'test');
+      const query = new URLSearchParams({
+        client_id: client.clientId,
+        redirect_uri: 'https://app.example.test/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url'),
+        code_challenge_method: 'S256',
+        state: 's',
+      });
+      const plain = await fetch(`${server.url}/oidc/auth?${query}`, { redirect: 'manual' });
+      expect(plain.status).toBe(400);
+      expect(await plain.text()).toContain('over plain HTTP');
+      // Through a TLS proxy the service trusts (127.0.0.1 by default), the same request goes on to sign in.
+      const proxied = await fetch(`${server.url}/oidc/auth?${query}`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+      expect(proxied.status).toBe(303);
+      expect(proxied.headers.get('location')).toMatch(/^\/oidc\/interaction\//);
+    } finally {
+      await server.close();
+    }
+  });
 });
