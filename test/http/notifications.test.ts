@@ -218,7 +218,7 @@ for (const { name, skip } of databases) {
         expect((await purgeExpired(server.services)).recoveryEndedMails).toBe(1);
         // No request makes this one: it names where the link was asked for from.
         await notice(email, locale, 'ended', phone);
-        expect((await phone.post('/api/v1/sign-in', { email, password })).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true });
+        expect((await phone.post('/api/v1/sign-in', { email, password })).body).toEqual({ status: 'email_code_sent', expiresAt: expect.any(String), expiresIn: expect.any(Number), recovery: true, methods: ['totp', 'recovery_code'] });
         expect((await phone.post<{ status: string }>('/api/v1/sign-in/email-code', { code: await smtp.lastCode(email) })).body.status).toBe('mfa_setup_required');
         const completed = await notice(email, locale, 'completed', phone);
         expect(completed.text).toContain(locale === 'ja' ? 'MFA デバイス1台' : '1 MFA device was deactivated');
