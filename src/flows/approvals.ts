@@ -245,13 +245,9 @@ async function execute(s: ApprovalPorts, trx: Transaction<Database>, act: Act, t
       return { announce: () => announceDeviceRemoval(s, target, removed, caller, { admin: by }, now) };
     }
     case 'remove_all_mfa_devices': {
-      // The approver approved removing the devices the request counted: a device assigned since is
-      // not theirs to remove unseen. Counted under the user's row lock, which the removal takes too.
-      await s.users.within(trx).lockRow(target.id);
-      const active = await s.devices.within(trx).countActive(target.id);
-      if (active === 0) fail('not_found', 'The user holds no active MFA device any more');
-      if (active !== act.payload.count) fail('conflict', `The user's MFA devices changed since the request (${act.payload.count} then, ${active} now); ask again`);
-      const removed = await removeAllDevicesWithin(s, trx, target, caller, by, now);
+      // Only the devices the request counted: one assigned since fails the act (conflict).
+      const removed = await removeAllDevicesWithin(s, trx, target, caller, by, now, act.payload.count);
+      if (removed.count === 0) fail('not_found', 'The user holds no active MFA device any more');
       return { announce: () => announceAllRemoved(s, target, removed, now) };
     }
     case 'update_user': {

@@ -293,12 +293,28 @@ export async function removeAllDevices(s: DevicePorts, user: User, caller: Calle
   return removed.count;
 }
 
-/** The deactivation itself, in the caller's transaction (see removeDeviceWithin). */
-export async function removeAllDevicesWithin(s: DevicePorts, trx: Transaction<Database>, user: User, caller: Caller, admin: string, now: number): Promise<{ count: number; deadline: number | null }> {
+/**
+ * The deactivation itself, in the caller's transaction (see removeDeviceWithin).
+ * `expected`: how many devices an approved request counted. A device assigned since is not the
+ * approver's to remove unseen: a different number (under the row lock) refuses the act.
+ */
+export async function removeAllDevicesWithin(
+  s: DevicePorts,
+  trx: Transaction<Database>,
+  user: User,
+  caller: Caller,
+  admin: string,
+  now: number,
+  expected?: number,
+): Promise<{ count: number; deadline: number | null }> {
   await s.users.within(trx).lockRow(user.id);
   const devices = s.devices.within(trx);
+  const active = await devices.listActive(user.id);
+  if (expected !== undefined && active.length > 0 && active.length !== expected) {
+    fail('conflict', `The user's MFA devices changed since the request (${expected} then, ${active.length} now); ask again`);
+  }
   const gone: MfaDevice[] = [];
-  for (const listed of await devices.listActive(user.id)) {
+  for (const listed of active) {
     const device = await devices.remove(user.id, listed.id);
     if (!device) continue;
     await factorOf(s, device).onRemove?.(trx, device);
