@@ -12,7 +12,7 @@ import { databases } from '../helpers/db.js';
 import { appCode, assignApp } from '../helpers/otp.js';
 import { STRONG_PASSWORD, createTestUser, startServer, type TestServer } from '../helpers/server.js';
 import { startMailCatcher, type CapturedMail, type MailCatcher } from '../helpers/smtp.js';
-import { LOST_DEVICE_LINKS_PER_DAY, LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR } from '../../src/regulation/rules.js';
+import { LOST_DEVICE_LINKS_PER_DAY, LOST_DEVICE_REQUESTS_PER_ADDRESS_PER_HOUR, MFA_TRIES_PER_SIGN_IN } from '../../src/regulation/rules.js';
 
 const HOUR = 3600;
 const LINK = /#\/recover\?token=([A-Za-z0-9_-]+)/;
@@ -211,6 +211,27 @@ for (const { name, skip } of databases) {
       expect(smtp.to(email).filter(isCompleted)).toHaveLength(0);
       // A sign-in with no recovery behind it still takes no second factor before the password.
       expect((await server.client().post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(user.secret, server.clock.now()) })).status).toBe(401);
+    });
+
+    it('100 concurrent wrong codes at a recovery sign-in meet the same budget as at any sign-in, and change nothing', async () => {
+      const email = 'guessing@example.com';
+      const user = await enrolled(email);
+      expect((await server.client().post('/api/v1/recovery/confirm', { token: await requestLink(email) })).status).toBe(200);
+      await advance(24 * HOUR + 60);
+      const target = await passwordStep(email);
+      expect(target.body).toMatchObject({ status: 'email_code_sent', recovery: true });
+      const live = new Set([-2, -1, 0, 1, 2].map((k) => appCode(user.secret, server.clock.now(), k)));
+      const wrong = Array.from({ length: 130 }, (_, n) => String((100_003 + n * 7_919) % 1_000_000).padStart(6, '0')).filter((c) => !live.has(c)).slice(0, 100);
+      const answers = await Promise.all(wrong.map((code) => target.c.post('/api/v1/sign-in/mfa', { method: 'totp', code })));
+      expect(answers.every((r) => r.status === 401 || r.status === 429), JSON.stringify(answers.map((r) => r.status))).toBe(true);
+      const userId = (await server.services.users.findByEmail(email))!.id;
+      const failed = (await auditOf(userId)).filter((e) => e.type === 'mfa_failed');
+      expect(failed).toHaveLength(MFA_TRIES_PER_SIGN_IN);
+      // The sign-in ran out of tries: neither the right code nor the emailed one completes it; the devices and the recovery stand.
+      expect((await target.c.post('/api/v1/sign-in/mfa', { method: 'totp', code: appCode(user.secret, server.clock.now()) })).status).toBe(401);
+      expect((await target.c.post('/api/v1/sign-in/email-code', { code: await smtp.lastCode(email) })).status).toBe(401);
+      expect(await server.services.devices.countActive(userId)).toBe(1);
+      expect((await passwordStep(email)).body).toMatchObject({ status: 'email_code_sent', recovery: true });
     });
 
     it('is cancelled from the mail, once', async () => {
